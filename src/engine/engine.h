@@ -1,0 +1,47 @@
+/* engine.h: runs a load test: worker threads, connections, stop conditions, signals. */
+#ifndef VOLLEY_ENGINE_H
+#define VOLLEY_ENGINE_H
+
+#include <stdint.h>
+#include <sys/socket.h>
+
+#include "net/net.h"
+#include "stats/result.h"
+
+#define ENGINE_MAX_ADDRS 16
+
+/* What the engine needs to run; main fills it from the command line. Borrowed, not owned. */
+typedef struct engine_config {
+    int threads;
+    int connections;
+    int64_t duration_ms;     /* 0: bounded by requests only */
+    uint64_t requests_limit; /* 0: bounded by duration only */
+    int64_t timeout_ms;
+    uint64_t max_body_bytes;
+    int progress;            /* print a progress line on stderr each second */
+
+    struct sockaddr_storage addrs[ENGINE_MAX_ADDRS];
+    int addr_count;
+    const char *host;        /* for messages */
+    const char *port;
+    const char *server_name; /* SNI and name check; NULL for IP literals */
+    int tls;                 /* https */
+    net_tls_config tls_cfg;
+
+    /* The fixed request of connection mode, built once. */
+    const char *request;
+    size_t request_len;
+    const char *method;
+    const char *endpoint_name; /* the path without its query */
+    int is_head;
+} engine_config;
+
+/*
+ * Runs the test and fills *out (which stats_result_init prepared): counters, histograms,
+ * endpoints, per-second series, duration and how the run stopped. Returns 0 when the run
+ * happened, or a negative code when it could not be set up (threads, loop); out->stop_reason
+ * then says why.
+ */
+int engine_run(const engine_config *cfg, stats_result *out);
+
+#endif

@@ -1,0 +1,405 @@
+/* worker.c: one load-generating thread: connections, the fixed request source, statistics. */
+#include "engine/worker.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <lauxlib.h>
+#include <lualib.h>
+
+#define NS_PER_MS 1000000ull
+#define NS_PER_S 1000000000ull
+
+static void worker_connect(worker *w, worker_conn *wc);
+
+static void worker_flush_point(worker *w) {
+    stats_point *p;
+
+    uv_mutex_lock(&w->lock);
+    p = stats_series_at(w->series, w->point_sec);
+    if (p) {
+        stats_counters_add(&p->c, &w->point_c);
+        stats_hist_merge(p->latency, w->point_hist);
+    }
+    uv_mutex_unlock(&w->lock);
+    memset(&w->point_c, 0, sizeof(w->point_c));
+    stats_hist_reset(w->point_hist);
+}
+
+/* Moves to the second that now_ns falls in, publishing the one that ended. */
+static void worker_advance(worker *w, uint64_t now_ns) {
+    uint32_t sec = (uint32_t)((now_ns - w->shared->start_ns) / NS_PER_S);
+
+    if (sec != w->point_sec && now_ns > w->shared->start_ns) {
+        worker_flush_point(w);
+        w->point_sec = sec;
+    }
+}
+
+static void worker_count_start(worker *w, stats_endpoint *ep) {
+    w->totals.requests++;
+    ep->c.requests++;
+    w->point_c.requests++;
+}
+
+static void worker_count_failure(worker *w, stats_endpoint *ep, int cls) {
+    w->totals.failed++;
+    w->totals.errors[cls]++;
+    ep->c.failed++;
+    ep->c.errors[cls]++;
+    w->point_c.failed++;
+    w->point_c.errors[cls]++;
+}
+
+static void worker_count_response(worker *w, stats_endpoint *ep, const http_outcome *o) {
+    int sc = o->status / 100;
+    int cls = stats_err_for_status(o->status);
+
+    if (sc < 1 || sc > 5) {
+        sc = 0;
+    }
+    w->totals.responses++;
+    w->totals.status_class[sc]++;
+    ep->c.responses++;
+    ep->c.status_class[sc]++;
+    w->point_c.responses++;
+    w->point_c.status_class[sc]++;
+    if (cls >= 0) {
+        worker_count_failure(w, ep, cls);
+        return;
+    }
+    w->totals.ok++;
+    ep->c.ok++;
+    w->point_c.ok++;
+}
+
+/* Records a request that ended, whatever the outcome: exactly once per request sent. */
+static void worker_record(worker *w, stats_endpoint *ep, const http_outcome *o) {
+    uint64_t latency_us = (o->end_ns - o->start_ns) / 1000;
+
+    worker_advance(w, o->end_ns);
+    if (o->err_class >= 0) {
+        worker_count_failure(w, ep, o->err_class);
+    } else {
+        worker_count_response(w, ep, o);
+    }
+    w->totals.bytes_in += o->bytes_in;
+    ep->c.bytes_in += o->bytes_in;
+    w->point_c.bytes_in += o->bytes_in;
+
+    stats_hist_record(w->latency, latency_us);
+    stats_hist_record(ep->latency, latency_us);
+    stats_hist_record(w->point_hist, latency_us);
+    if (o->ttfb_ns) {
+        stats_hist_record(w->ttfb, o->ttfb_ns / 1000);
+    }
+}
+
+static void worker_check_quota(worker *w) {
+    if (w->quota && w->totals.ok + w->totals.failed >= w->quota && !w->quota_done) {
+        w->quota_done = 1;
+        w->stop_ns = uv_hrtime();
+        uv_async_send(w->shared->notify);
+    }
+}
+
+static void worker_send(worker *w, worker_conn *wc) {
+    const engine_config *cfg = w->cfg;
+
+    if (w->stopping || (w->quota && w->totals.requests >= w->quota)) {
+        return;
+    }
+    worker_count_start(w, w->fixed_ep);
+    w->totals.bytes_out += cfg->request_len;
+    w->fixed_ep->c.bytes_out += cfg->request_len;
+    w->point_c.bytes_out += cfg->request_len;
+    http_conn_send(&wc->http, cfg->request, cfg->request_len, 1, cfg->is_head, 0, w->timeout_ns);
+}
+
+static void worker_on_ready(http_conn *c) {
+    worker_conn *wc = (worker_conn *)c;
+    worker *w = c->owner;
+
+    wc->fail_streak = 0;
+    wc->connected = 1;
+    w->shared->ever_connected = 1;
+    w->connections_opened++;
+    stats_hist_record(w->connect, c->connect_ns / 1000);
+    if (c->handshake_ns) {
+        stats_hist_record(w->tls_hs, c->handshake_ns / 1000);
+    }
+    worker_send(w, wc);
+}
+
+static void worker_on_done(http_conn *c, const http_outcome *o) {
+    worker *w = c->owner;
+
+    worker_record(w, w->fixed_ep, o);
+    if (o->reusable && c->state == HTTP_CONN_IDLE) {
+        worker_send(w, (worker_conn *)c);
+    }
+    worker_check_quota(w);
+}
+
+static void worker_note_first_failure(worker *w, worker_conn *wc, int cls, int err) {
+    engine_shared *sh = w->shared;
+    int expected = 0;
+
+    if (atomic_compare_exchange_strong(&sh->reason_set, &expected, 1)) {
+        sh->first_err_class = cls;
+        sh->first_err = err;
+        if (cls == STATS_ERR_TLS) {
+            snprintf(sh->first_reason, sizeof(sh->first_reason), "%s",
+                     net_stream_tls_reason(&wc->http.stream));
+        } else {
+            snprintf(sh->first_reason, sizeof(sh->first_reason), "%s", net_strerror(err));
+        }
+    }
+    if (!wc->connected && wc->tried == 1) {
+        int n = atomic_fetch_add(&sh->first_failures, 1) + 1;
+        if (n >= w->cfg->connections && !sh->ever_connected) {
+            uv_async_send(sh->notify);
+        }
+    }
+}
+
+/* A connection attempt that failed stands for the request it would have carried. */
+static void worker_on_connect_failed(http_conn *c, int cls, int err) {
+    worker_conn *wc = (worker_conn *)c;
+    worker *w = c->owner;
+
+    wc->fail_streak++;
+    if (w->stopping) {
+        return;
+    }
+    if (w->quota && w->totals.requests >= w->quota) {
+        return;
+    }
+    worker_advance(w, uv_hrtime());
+    worker_count_start(w, w->fixed_ep);
+    worker_count_failure(w, w->fixed_ep, cls);
+    worker_note_first_failure(w, wc, cls, err);
+    worker_check_quota(w);
+}
+
+static void worker_retry_cb(uv_timer_t *t) {
+    worker_conn *wc = t->data;
+
+    worker_connect(wc->http.owner, wc);
+}
+
+static void worker_on_closed(http_conn *c) {
+    worker_conn *wc = (worker_conn *)c;
+    worker *w = c->owner;
+    uint64_t delay_ms;
+
+    if (w->stopping || (w->quota && w->totals.requests >= w->quota)) {
+        return;
+    }
+    if (wc->fail_streak == 0) {
+        worker_connect(w, wc);
+        return;
+    }
+    /* Back off after failures so a refused port does not turn into a busy loop. */
+    delay_ms = 10ull << (wc->fail_streak < 7 ? wc->fail_streak : 7);
+    if (delay_ms > 1000) {
+        delay_ms = 1000;
+    }
+    uv_timer_start(&wc->retry, worker_retry_cb, delay_ms, 0);
+}
+
+static const http_conn_cbs worker_conn_cbs = {
+    .on_ready = worker_on_ready,
+    .on_done = worker_on_done,
+    .on_connect_failed = worker_on_connect_failed,
+    .on_closed = worker_on_closed,
+};
+
+static void worker_connect(worker *w, worker_conn *wc) {
+    const engine_config *cfg = w->cfg;
+    int idx = (int)((uint32_t)(w->id + wc->http.index) % (uint32_t)cfg->addr_count);
+
+    if (w->stopping) {
+        return;
+    }
+    wc->tried++;
+    http_conn_connect(&wc->http, (const struct sockaddr *)&cfg->addrs[idx], w->tls,
+                      cfg->server_name, w->timeout_ns);
+}
+
+static void worker_handle_closed(uv_handle_t *h) {
+    worker *w = h->data;
+
+    w->handles_open--;
+}
+
+static void worker_close_handle(worker *w, uv_handle_t *h) {
+    h->data = w;
+    w->handles_open++;
+    uv_close(h, worker_handle_closed);
+}
+
+static void worker_tick_cb(uv_timer_t *t) {
+    worker *w = t->data;
+    uint64_t now = uv_hrtime();
+
+    worker_advance(w, now);
+    for (int i = 0; i < w->conn_count; i++) {
+        http_conn_expire(&w->conns[i].http, now);
+    }
+}
+
+static void worker_stop_cb(uv_async_t *a) {
+    worker *w = a->data;
+
+    if (w->stopping) {
+        return;
+    }
+    w->stopping = 1;
+    if (!w->stop_ns) {
+        w->stop_ns = uv_hrtime();
+    }
+    for (int i = 0; i < w->conn_count; i++) {
+        worker_conn *wc = &w->conns[i];
+        w->in_flight += http_conn_in_flight(&wc->http);
+        http_conn_close(&wc->http);
+        uv_timer_stop(&wc->retry);
+        worker_close_handle(w, (uv_handle_t *)&wc->retry);
+    }
+    uv_timer_stop(&w->tick);
+    worker_close_handle(w, (uv_handle_t *)&w->tick);
+    worker_close_handle(w, (uv_handle_t *)&w->stop_async);
+}
+
+void worker_stop(worker *w) {
+    w->stop_requested = 1;
+    uv_async_send(&w->stop_async);
+}
+
+int worker_init(worker *w, int id, const engine_config *cfg, engine_shared *shared,
+                int conn_count, uint64_t quota) {
+    memset(w, 0, sizeof(*w));
+    w->id = id;
+    w->cfg = cfg;
+    w->shared = shared;
+    w->conn_count = conn_count;
+    w->quota = quota;
+    w->timeout_ns = (uint64_t)cfg->timeout_ms * NS_PER_MS;
+    w->conns = calloc((size_t)conn_count, sizeof(*w->conns));
+    w->latency = stats_hist_new();
+    w->connect = stats_hist_new();
+    w->tls_hs = stats_hist_new();
+    w->ttfb = stats_hist_new();
+    w->point_hist = stats_hist_new();
+    w->endpoints = stats_endpoints_new(STATS_ENDPOINTS_CAP);
+    w->series = stats_series_new();
+    if (!w->conns || !w->latency || !w->connect || !w->tls_hs || !w->ttfb || !w->point_hist ||
+        !w->endpoints || !w->series) {
+        worker_free(w);
+        return -ENOMEM;
+    }
+    w->fixed_ep = stats_endpoints_get(w->endpoints, cfg->method, cfg->endpoint_name,
+                                      strlen(cfg->endpoint_name));
+    if (uv_mutex_init(&w->lock) < 0) {
+        worker_free(w);
+        return -ENOMEM;
+    }
+    w->lock_ready = 1;
+    /* The loop and its stop handle exist before the thread does, so a stop can always be
+     * delivered, whatever the thread is doing. */
+    if (uv_loop_init(&w->loop) < 0) {
+        worker_free(w);
+        return -ENOMEM;
+    }
+    w->loop_ready = 1;
+    uv_async_init(&w->loop, &w->stop_async, worker_stop_cb);
+    w->stop_async.data = w;
+    return 0;
+}
+
+/* Builds what the loop needs: TLS context, Lua state, handles, connections. */
+static int worker_setup(worker *w) {
+    char err[256];
+
+    uv_timer_init(&w->loop, &w->tick);
+    w->tick.data = w;
+    {
+        uint64_t tick_ms = (uint64_t)w->cfg->timeout_ms / 10;
+        tick_ms = tick_ms < 1 ? 1 : tick_ms > 100 ? 100 : tick_ms;
+        uv_timer_start(&w->tick, worker_tick_cb, tick_ms, tick_ms);
+    }
+    for (int i = 0; i < w->conn_count; i++) {
+        worker_conn *wc = &w->conns[i];
+        http_conn_init(&wc->http, &w->loop, &worker_conn_cbs, w, w->cfg->max_body_bytes);
+        wc->http.index = (uint32_t)i;
+        uv_timer_init(&w->loop, &wc->retry);
+        wc->retry.data = wc;
+    }
+    w->L = luaL_newstate();
+    if (!w->L) {
+        return -ENOMEM;
+    }
+    luaL_openlibs(w->L);
+    if (w->cfg->tls && net_tls_ctx_new(&w->tls, &w->cfg->tls_cfg, err, sizeof(err)) < 0) {
+        return -EINVAL;
+    }
+    return 0;
+}
+
+void worker_main(void *arg) {
+    worker *w = arg;
+    sigset_t set;
+
+    /* Signals belong to the main thread, which turns them into a clean stop. */
+    sigemptyset(&set);
+    sigaddset(&set, SIGINT);
+    sigaddset(&set, SIGTERM);
+    sigaddset(&set, SIGPIPE);
+    pthread_sigmask(SIG_BLOCK, &set, NULL);
+
+    if (worker_setup(w) < 0) {
+        /* Nothing to connect: wait for the stop that main sends when it hears of this. */
+        w->setup_error = 1;
+        uv_async_send(w->shared->notify);
+    } else {
+        for (int i = 0; i < w->conn_count && !w->stop_requested; i++) {
+            worker_connect(w, &w->conns[i]);
+        }
+    }
+    uv_run(&w->loop, UV_RUN_DEFAULT);
+    worker_flush_point(w);
+    w->finished = 1;
+    uv_async_send(w->shared->notify);
+}
+
+void worker_free(worker *w) {
+    if (w->conns) {
+        for (int i = 0; i < w->conn_count; i++) {
+            http_conn_release(&w->conns[i].http);
+        }
+    }
+    free(w->conns);
+    stats_hist_free(w->latency);
+    stats_hist_free(w->connect);
+    stats_hist_free(w->tls_hs);
+    stats_hist_free(w->ttfb);
+    stats_hist_free(w->point_hist);
+    stats_endpoints_free(w->endpoints);
+    stats_series_free(w->series);
+    if (w->tls) {
+        net_tls_ctx_free(w->tls);
+    }
+    if (w->L) {
+        lua_close(w->L);
+    }
+    if (w->loop_ready) {
+        uv_run(&w->loop, UV_RUN_NOWAIT);
+        uv_loop_close(&w->loop);
+    }
+    if (w->lock_ready) {
+        uv_mutex_destroy(&w->lock);
+    }
+    memset(w, 0, sizeof(*w));
+}

@@ -1,0 +1,241 @@
+/* main.c: volley's command line: turns flags into a run, prints the summary, saves results. */
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cli/args.h"
+#include "cli/url.h"
+#include "engine/engine.h"
+#include "http/request.h"
+#include "net/net.h"
+#include "report/json.h"
+#include "report/summary.h"
+
+#define EXIT_OK 0
+#define EXIT_THRESHOLD 1
+#define EXIT_USAGE 2
+#define EXIT_NO_START 3
+#define EXIT_INCOMPLETE 4
+#define EXIT_INTERRUPTED 130
+
+static int main_usage_error(const char *msg) {
+    fprintf(stderr, "volley: %s\n", msg);
+    return EXIT_USAGE;
+}
+
+static char *main_strdup(const char *s) {
+    return s ? strdup(s) : NULL;
+}
+
+/* Records what the run was asked to do, for the summary and the results file. */
+static void main_fill_config(stats_result *r, const args_run *a) {
+    time_t now = time(NULL);
+    struct tm tm;
+
+    gmtime_r(&now, &tm);
+    strftime(r->started_at, sizeof(r->started_at), "%Y-%m-%dT%H:%M:%SZ", &tm);
+    snprintf(r->version, sizeof(r->version), "%s", VOLLEY_VERSION);
+    r->config.url = main_strdup(a->url);
+    r->config.script = main_strdup(a->script);
+    r->config.mode = main_strdup("connections");
+    r->config.threads = a->threads;
+    r->config.connections = a->connections;
+    r->config.duration_ms = a->duration_ms;
+    r->config.requests = a->requests;
+    r->config.timeout_ms = a->timeout_ms;
+    r->config.max_body_bytes = a->max_body_bytes;
+    r->config.tls_verify = !a->insecure;
+    for (size_t i = 0; i < a->header_count && i < STATS_MAX_HEADERS; i++) {
+        r->config.headers[r->config.header_count++] = main_strdup(a->headers[i]);
+    }
+}
+
+/* "<script base name or host>_c<N>", with characters unsafe in file names replaced. */
+static void main_name_part(const args_run *a, const url_parts *u, char *out, size_t len) {
+    const char *base = u->host;
+    char stem[128];
+
+    if (a->script) {
+        const char *slash = strrchr(a->script, '/');
+        base = slash ? slash + 1 : a->script;
+    }
+    snprintf(stem, sizeof(stem), "%s", base);
+    if (a->script) {
+        char *dot = strrchr(stem, '.');
+        if (dot && strcmp(dot, ".lua") == 0) {
+            *dot = '\0';
+        }
+    }
+    for (char *p = stem; *p; p++) {
+        if (*p == ':' || *p == '/' || *p == ' ') {
+            *p = '-';
+        }
+    }
+    snprintf(out, len, "%s_c%d", stem, a->connections);
+}
+
+static int main_save(const stats_result *r, const args_run *a, const url_parts *u) {
+    char name[160], path[4096];
+    int rc;
+
+    if (a->no_save) {
+        return 0;
+    }
+    main_name_part(a, u, name, sizeof(name));
+    rc = report_json_write(r, a->results_dir, name, path, sizeof(path));
+    if (rc < 0) {
+        fprintf(stderr, "volley: cannot write results to %s: %s\n", a->results_dir,
+                strerror(-rc));
+        return rc;
+    }
+    printf("Results: %s\n", path);
+    return 0;
+}
+
+/* Resolves the target; on failure the run is recorded as one dns failure per connection. */
+static int main_resolve(const url_parts *u, engine_config *ec, stats_result *r) {
+    uv_loop_t loop;
+    struct addrinfo *ai = NULL;
+    int rc;
+
+    uv_loop_init(&loop);
+    rc = net_resolve(&loop, u->host, u->port, &ai);
+    uv_loop_close(&loop);
+    if (rc < 0) {
+        r->totals.requests = (uint64_t)ec->connections;
+        r->totals.failed = (uint64_t)ec->connections;
+        r->totals.errors[STATS_ERR_DNS] = (uint64_t)ec->connections;
+        r->stop = STATS_STOP_NO_START;
+        snprintf(r->stop_reason, sizeof(r->stop_reason), "cannot resolve %s: %s", u->host,
+                 uv_strerror(rc));
+        return rc;
+    }
+    for (struct addrinfo *p = ai; p && ec->addr_count < ENGINE_MAX_ADDRS; p = p->ai_next) {
+        memcpy(&ec->addrs[ec->addr_count++], p->ai_addr, p->ai_addrlen);
+    }
+    uv_freeaddrinfo(ai);
+    return 0;
+}
+
+static int main_check_tls(const engine_config *ec) {
+    net_tls_ctx *ctx = NULL;
+    char err[256];
+
+    if (!ec->tls) {
+        return 0;
+    }
+    if (net_tls_ctx_new(&ctx, &ec->tls_cfg, err, sizeof(err)) < 0) {
+        fprintf(stderr, "volley: %s\n", err);
+        return -EINVAL;
+    }
+    net_tls_ctx_free(ctx);
+    return 0;
+}
+
+static int main_exit_code(const stats_result *r) {
+    switch (r->stop) {
+        case STATS_STOP_NO_START:
+            return EXIT_NO_START;
+        case STATS_STOP_INTERRUPTED:
+            return EXIT_INTERRUPTED;
+        case STATS_STOP_INCOMPLETE:
+            return EXIT_INCOMPLETE;
+        default:
+            return EXIT_OK;
+    }
+}
+
+static int main_run(int argc, char **argv) {
+    args_run a;
+    url_parts u;
+    engine_config ec;
+    stats_result r;
+    char err[512];
+    const char *why = NULL;
+    char *request;
+    char endpoint[4096];
+    int rc, code;
+
+    if (args_parse_run(argc, argv, &a, err, sizeof(err)) < 0) {
+        return main_usage_error(err);
+    }
+    if (a.help) {
+        fputs(args_usage(), stdout);
+        return EXIT_OK;
+    }
+    if (a.version) {
+        printf("volley %s\n", VOLLEY_VERSION);
+        return EXIT_OK;
+    }
+    if (url_parse(a.url, &u, &why) < 0) {
+        snprintf(err, sizeof(err), "bad URL '%s': %s", a.url, why);
+        return main_usage_error(err);
+    }
+    if (a.script) {
+        return main_usage_error("scripts (-s) are not supported yet");
+    }
+    if (a.requests && a.requests < (uint64_t)a.threads) {
+        a.threads = (int)a.requests;
+    }
+
+    memset(&ec, 0, sizeof(ec));
+    ec.threads = a.threads;
+    ec.connections = a.connections;
+    ec.duration_ms = a.duration_ms;
+    ec.requests_limit = a.requests;
+    ec.timeout_ms = a.timeout_ms;
+    ec.max_body_bytes = a.max_body_bytes;
+    ec.progress = isatty(STDERR_FILENO);
+    ec.host = u.host;
+    ec.port = u.port;
+    ec.server_name = u.ip_literal ? NULL : u.host;
+    ec.tls = u.tls;
+    ec.tls_cfg.verify = !a.insecure;
+    ec.tls_cfg.cacert_path = a.cacert;
+    ec.method = "GET";
+    snprintf(endpoint, sizeof(endpoint), "%.*s", (int)strcspn(u.path, "?"), u.path);
+    ec.endpoint_name = endpoint;
+    if (main_check_tls(&ec) < 0) {
+        return EXIT_USAGE;
+    }
+    request = http_request_build("GET", u.path, u.authority, a.headers, a.header_count, NULL, 0,
+                                 &ec.request_len);
+    if (!request || stats_result_init(&r) < 0) {
+        fprintf(stderr, "volley: out of memory\n");
+        return EXIT_NO_START;
+    }
+    ec.request = request;
+    main_fill_config(&r, &a);
+
+    if (main_resolve(&u, &ec, &r) == 0) {
+        rc = engine_run(&ec, &r);
+        if (rc < 0) {
+            r.stop = STATS_STOP_NO_START;
+        }
+    }
+    code = main_exit_code(&r);
+    if (r.stop != STATS_STOP_NO_START || r.totals.requests) {
+        report_summary_print(stdout, &r, a.latency);
+    }
+    main_save(&r, &a, &u);
+    fflush(stdout);
+    if (r.stop_reason[0]) {
+        fprintf(stderr, "volley: %s\n", r.stop_reason);
+    }
+    free(request);
+    stats_result_free(&r);
+    return code;
+}
+
+int main(int argc, char **argv) {
+    signal(SIGPIPE, SIG_IGN);
+    if (argc > 1 && strcmp(argv[1], "run") == 0) {
+        return main_run(argc - 1, argv + 1);
+    }
+    return main_run(argc, argv);
+}
