@@ -9,40 +9,40 @@
 /* The run's settings as the results file records them. Strings are owned by the result. */
 typedef struct stats_config {
     char *url;
-    char *script;  /* NULL when no script */
-    char *mode;    /* "connections" (later "users", "rate") */
+    char *script; /* NULL when no script */
+    char *mode; /* "connections" (later "users", "rate") */
     int threads;
     int connections;
-    int64_t duration_ms;  /* 0 when bounded by requests only */
-    uint64_t requests;    /* -n bound, 0 when none */
+    int64_t duration_ms; /* 0 when bounded by requests only */
+    uint64_t requests; /* -n bound, 0 when none */
     int64_t timeout_ms;
     uint64_t max_body_bytes;
-    int tls_verify;       /* 1 on, 0 off (-k); 1 for plain http too */
+    int tls_verify; /* 1 on, 0 off (-k); 1 for plain http too */
     size_t header_count;
     char *headers[STATS_MAX_HEADERS]; /* "Name: value" as given, unredacted */
 } stats_config;
 
 enum stats_stop {
-    STATS_STOP_DONE,        /* duration or request bound reached */
+    STATS_STOP_DONE, /* duration or request bound reached */
     STATS_STOP_INTERRUPTED, /* SIGINT or SIGTERM */
-    STATS_STOP_NO_START,    /* nothing could be connected: dns, connect or tls to every address */
-    STATS_STOP_INCOMPLETE   /* a worker did not stop in time */
+    STATS_STOP_NO_START, /* nothing could be connected: dns, connect or tls to every address */
+    STATS_STOP_INCOMPLETE /* a worker did not stop in time */
 };
 
 typedef struct stats_result {
     stats_config config;
     char started_at[32]; /* UTC ISO-8601, e.g. 2026-12-03T10:00:00Z */
     char version[32];
-    double duration_s;   /* measured, from first connect to stop */
-    int stop;            /* enum stats_stop */
+    double duration_s; /* measured, from first connect to stop */
+    int stop; /* enum stats_stop */
     char stop_reason[256]; /* one line for exit 3/4, empty otherwise */
 
     stats_counters totals;
     uint64_t in_flight; /* started but neither ok nor failed at the stop */
     stats_hist *latency;
-    stats_hist *connect;   /* TCP connect time per connection */
-    stats_hist *tls;       /* TLS handshake time per connection (empty for http) */
-    stats_hist *ttfb;      /* time to first response byte */
+    stats_hist *connect; /* TCP connect time per connection */
+    stats_hist *tls; /* TLS handshake time per connection (empty for http) */
+    stats_hist *ttfb; /* time to first response byte */
     uint64_t connections_opened;
     stats_endpoints *endpoints;
     stats_series *series;

@@ -69,7 +69,7 @@ int stats_err_from_name(const char *name);
 int stats_err_for_status(int status);
 
 typedef struct stats_counters {
-    uint64_t requests;  /* started */
+    uint64_t requests; /* started */
     uint64_t responses; /* complete responses received, whatever their status */
     uint64_t ok;
     uint64_t failed;
@@ -111,7 +111,7 @@ stats_endpoint *stats_endpoints_at(const stats_endpoints *t, size_t i);
 /* One second of a run: counters and a histogram of the latencies recorded in it. */
 typedef struct stats_point {
     uint32_t second; /* 0-based second since the start of the run */
-    uint32_t users;  /* active users at the end of the second (0 in connection mode) */
+    uint32_t users; /* active users at the end of the second (0 in connection mode) */
     stats_counters c;
     stats_hist *latency;
 } stats_point;
