@@ -89,8 +89,7 @@ static int main_save(const stats_result *r, const args_run *a, const url_parts *
     main_name_part(a, u, name, sizeof(name));
     rc = report_json_write(r, a->results_dir, name, path, sizeof(path));
     if (rc < 0) {
-        fprintf(stderr, "volley: cannot write results to %s: %s\n", a->results_dir,
-                strerror(-rc));
+        fprintf(stderr, "volley: cannot write results to %s: %s\n", a->results_dir, strerror(-rc));
         return rc;
     }
     printf("Results: %s\n", path);

@@ -34,20 +34,13 @@ typedef struct args_flag {
 } args_flag;
 
 static const args_flag args_flags[] = {
-    {'t', "threads", OPT_THREADS, 1},
-    {'c', "connections", OPT_CONNECTIONS, 1},
-    {'d', "duration", OPT_DURATION, 1},
-    {'n', "requests", OPT_REQUESTS, 1},
-    {'H', "header", OPT_HEADER, 1},
-    {0, "timeout", OPT_TIMEOUT, 1},
-    {0, "latency", OPT_LATENCY, 0},
-    {0, "max-body", OPT_MAX_BODY, 1},
-    {0, "results", OPT_RESULTS, 1},
-    {0, "no-save", OPT_NO_SAVE, 0},
-    {'k', "insecure", OPT_INSECURE, 0},
-    {0, "cacert", OPT_CACERT, 1},
-    {'s', "script", OPT_SCRIPT, 1},
-    {'h', "help", OPT_HELP, 0},
+    {'t', "threads", OPT_THREADS, 1},   {'c', "connections", OPT_CONNECTIONS, 1},
+    {'d', "duration", OPT_DURATION, 1}, {'n', "requests", OPT_REQUESTS, 1},
+    {'H', "header", OPT_HEADER, 1},     {0, "timeout", OPT_TIMEOUT, 1},
+    {0, "latency", OPT_LATENCY, 0},     {0, "max-body", OPT_MAX_BODY, 1},
+    {0, "results", OPT_RESULTS, 1},     {0, "no-save", OPT_NO_SAVE, 0},
+    {'k', "insecure", OPT_INSECURE, 0}, {0, "cacert", OPT_CACERT, 1},
+    {'s', "script", OPT_SCRIPT, 1},     {'h', "help", OPT_HELP, 0},
     {'v', "version", OPT_VERSION, 0},
 };
 
@@ -104,8 +97,8 @@ static int args_int(const char *v, int min, int *out) {
 }
 
 /* Applies one flag's value; writes the reason on failure. */
-static int args_apply(args_run *a, const args_flag *f, const char *v, const char *shown,
-                      char *err, size_t err_len) {
+static int args_apply(args_run *a, const args_flag *f, const char *v, const char *shown, char *err,
+                      size_t err_len) {
     switch (f->id) {
         case OPT_THREADS:
             if (args_int(v, 1, &a->threads) < 0) {
@@ -265,7 +258,8 @@ int args_parse_run(int argc, char **argv, args_run *a, char *err, size_t err_len
         a->duration_ms = 0; /* -n alone bounds the run by count */
     }
     if (a->connections < a->threads) {
-        snprintf(err, err_len, "connections (%d) must be at least threads (%d): each thread needs one",
+        snprintf(err, err_len,
+                 "connections (%d) must be at least threads (%d): each thread needs one",
                  a->connections, a->threads);
         return -EINVAL;
     }

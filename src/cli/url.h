@@ -3,12 +3,12 @@
 #define VOLLEY_CLI_URL_H
 
 typedef struct url_parts {
-    int tls;           /* https */
-    char host[256];    /* without brackets for IPv6 */
-    char port[8];      /* as given, or 80 / 443 */
-    char path[4096];   /* path and query, "/" when absent */
+    int tls; /* https */
+    char host[256]; /* without brackets for IPv6 */
+    char port[8]; /* as given, or 80 / 443 */
+    char path[4096]; /* path and query, "/" when absent */
     char authority[300]; /* Host header: host, with brackets and a non-default port */
-    int ip_literal;    /* host is an IPv4 or IPv6 address */
+    int ip_literal; /* host is an IPv4 or IPv6 address */
     int port_given;
 } url_parts;
 

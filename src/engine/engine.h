@@ -14,18 +14,18 @@
 typedef struct engine_config {
     int threads;
     int connections;
-    int64_t duration_ms;     /* 0: bounded by requests only */
+    int64_t duration_ms; /* 0: bounded by requests only */
     uint64_t requests_limit; /* 0: bounded by duration only */
     int64_t timeout_ms;
     uint64_t max_body_bytes;
-    int progress;            /* print a progress line on stderr each second */
+    int progress; /* print a progress line on stderr each second */
 
     struct sockaddr_storage addrs[ENGINE_MAX_ADDRS];
     int addr_count;
-    const char *host;        /* for messages */
+    const char *host; /* for messages */
     const char *port;
     const char *server_name; /* SNI and name check; NULL for IP literals */
-    int tls;                 /* https */
+    int tls; /* https */
     net_tls_config tls_cfg;
 
     /* The fixed request of connection mode, built once. */

@@ -125,9 +125,9 @@ static void run_progress_cb(uv_timer_t *t) {
     }
     if (rs->cfg->duration_ms) {
         fprintf(stderr, "\r  [%3llus / %llus]  %8llu req/s  errors %llu  p95 %.2fms   ",
-                (unsigned long long)elapsed_s,
-                (unsigned long long)(rs->cfg->duration_ms / 1000), (unsigned long long)c.responses,
-                (unsigned long long)errors, stats_hist_percentile(h, 95) / 1000.0);
+                (unsigned long long)elapsed_s, (unsigned long long)(rs->cfg->duration_ms / 1000),
+                (unsigned long long)c.responses, (unsigned long long)errors,
+                stats_hist_percentile(h, 95) / 1000.0);
     } else {
         fprintf(stderr, "\r  [%3llus]  %8llu req/s  errors %llu  p95 %.2fms   ",
                 (unsigned long long)elapsed_s, (unsigned long long)c.responses,
@@ -180,7 +180,7 @@ static int run_make_workers(run_state *rs) {
 
         if (cfg->requests_limit) {
             quota = cfg->requests_limit / (uint64_t)cfg->threads +
-                    ((uint64_t)i < cfg->requests_limit % (uint64_t)cfg->threads);
+                ((uint64_t)i < cfg->requests_limit % (uint64_t)cfg->threads);
         }
         rc = worker_init(&rs->workers[i], i, cfg, &rs->shared, conns, quota);
         if (rc < 0) {

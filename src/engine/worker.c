@@ -278,8 +278,8 @@ void worker_stop(worker *w) {
     uv_async_send(&w->stop_async);
 }
 
-int worker_init(worker *w, int id, const engine_config *cfg, engine_shared *shared,
-                int conn_count, uint64_t quota) {
+int worker_init(worker *w, int id, const engine_config *cfg, engine_shared *shared, int conn_count,
+                uint64_t quota) {
     memset(w, 0, sizeof(*w));
     w->id = id;
     w->cfg = cfg;

@@ -25,8 +25,8 @@ typedef struct worker_conn {
     http_conn http; /* first: an http_conn pointer is a worker_conn pointer */
     uv_timer_t retry;
     uint32_t fail_streak;
-    int tried;       /* has attempted a connection at least once */
-    int connected;   /* has been ready at least once */
+    int tried; /* has attempted a connection at least once */
+    int connected; /* has been ready at least once */
 } worker_conn;
 
 typedef struct worker {
@@ -74,8 +74,8 @@ typedef struct worker {
 } worker;
 
 /* Allocates a worker's tables; 0 or -ENOMEM. */
-int worker_init(worker *w, int id, const engine_config *cfg, engine_shared *shared,
-                int conn_count, uint64_t quota);
+int worker_init(worker *w, int id, const engine_config *cfg, engine_shared *shared, int conn_count,
+                uint64_t quota);
 /* Thread entry: runs the loop until stopped. */
 void worker_main(void *arg);
 /* Asks the worker to stop (thread-safe). */

@@ -14,16 +14,16 @@ typedef struct http_conn http_conn;
 /* How one request ended. err_class is a stats_err class, or -1 when the transport delivered a
  * response (whose status may still make it a failure). */
 typedef struct http_outcome {
-    int status;          /* 0 when no response arrived */
-    int err_class;       /* -1 or enum stats_err */
-    int err;             /* the net or parser code behind err_class, 0 otherwise */
-    uint64_t start_ns;   /* when the request started (write or scheduled time) */
+    int status; /* 0 when no response arrived */
+    int err_class; /* -1 or enum stats_err */
+    int err; /* the net or parser code behind err_class, 0 otherwise */
+    uint64_t start_ns; /* when the request started (write or scheduled time) */
     uint64_t end_ns;
-    uint64_t ttfb_ns;    /* first response byte after start, 0 when none */
-    uint64_t bytes_in;   /* response bytes on the wire (headers and body) */
-    const char *body;    /* kept body when the conn keeps bodies, else NULL */
+    uint64_t ttfb_ns; /* first response byte after start, 0 when none */
+    uint64_t bytes_in; /* response bytes on the wire (headers and body) */
+    const char *body; /* kept body when the conn keeps bodies, else NULL */
     size_t body_len;
-    int reusable;        /* the connection may carry another request */
+    int reusable; /* the connection may carry another request */
 } http_outcome;
 
 typedef struct http_conn_cbs {
@@ -65,16 +65,16 @@ struct http_conn {
     uint64_t header_bytes;
     uint64_t body_bytes;
     int status;
-    int limit_hit;    /* a header or body limit was passed */
-    int close_after;  /* the server asked to close after this response */
+    int limit_hit; /* a header or body limit was passed */
+    int close_after; /* the server asked to close after this response */
 
     char *body;
     size_t body_len;
     size_t body_cap;
 
-    uint64_t connect_ns;   /* last connection's TCP connect time */
+    uint64_t connect_ns; /* last connection's TCP connect time */
     uint64_t handshake_ns; /* last connection's TLS handshake time */
-    uint32_t index;        /* owner's numbering */
+    uint32_t index; /* owner's numbering */
 };
 
 /* Prepares a connection on a loop; nothing is opened. */

@@ -7,9 +7,9 @@
 #include <uv.h>
 
 /* Error codes beside libuv's negative errnos (UV_ECONNREFUSED and so on). */
-#define NET_EOF (-4095)      /* the peer closed the stream cleanly */
-#define NET_ETLS (-4096)     /* TLS failure; net_stream_tls_reason() tells which */
-#define NET_ETOOBIG (-4097)  /* a peer-grown buffer passed its limit */
+#define NET_EOF (-4095) /* the peer closed the stream cleanly */
+#define NET_ETLS (-4096) /* TLS failure; net_stream_tls_reason() tells which */
+#define NET_ETOOBIG (-4097) /* a peer-grown buffer passed its limit */
 
 typedef struct net_stream net_stream;
 typedef struct net_tls_ctx net_tls_ctx;
@@ -35,10 +35,10 @@ typedef struct net_stream_cbs {
  * s->cbs->on_connect when its handshake ends.
  */
 typedef struct net_transport {
-    int (*start)(net_stream *s);                                  /* TCP is up: begin */
-    int (*input)(net_stream *s, const char *buf, size_t len);     /* bytes from the socket */
-    int (*write)(net_stream *s, const char *buf, size_t len);     /* plaintext to send */
-    void (*release)(net_stream *s);                               /* free transport state */
+    int (*start)(net_stream *s); /* TCP is up: begin */
+    int (*input)(net_stream *s, const char *buf, size_t len); /* bytes from the socket */
+    int (*write)(net_stream *s, const char *buf, size_t len); /* plaintext to send */
+    void (*release)(net_stream *s); /* free transport state */
 } net_transport;
 /* Failures: start and input return a negative code (NET_ETLS for TLS failures) and the stream
  * reports it to its owner, through on_connect before the stream is ready and on_error after.
@@ -51,15 +51,15 @@ struct net_stream {
     uv_connect_t connect_req;
     const net_stream_cbs *cbs;
     const net_transport *transport; /* NULL for plain TCP */
-    void *tls;                      /* the transport's state */
-    net_tls_ctx *tls_ctx;           /* shared per thread, not owned */
-    const char *server_name;        /* SNI and hostname check; NULL for IP literals */
+    void *tls; /* the transport's state */
+    net_tls_ctx *tls_ctx; /* shared per thread, not owned */
+    const char *server_name; /* SNI and hostname check; NULL for IP literals */
     void *owner;
     uint64_t connect_start_ns;
-    uint64_t connect_ns;   /* TCP connect duration, set when connected */
+    uint64_t connect_ns; /* TCP connect duration, set when connected */
     uint64_t handshake_ns; /* TLS handshake duration, 0 for plain */
-    int ready;             /* on_connect(0) has been called */
-    int opened;            /* the libuv handle is initialised and not yet closed */
+    int ready; /* on_connect(0) has been called */
+    int opened; /* the libuv handle is initialised and not yet closed */
     int closing;
     uint64_t pending_write_bytes; /* queued in libuv, not yet written */
 };
@@ -90,7 +90,7 @@ const char *net_strerror(int err);
 
 /* TLS settings shared by every stream of a thread. */
 typedef struct net_tls_config {
-    int verify;              /* 1: verify chain and name (default); 0: -k */
+    int verify; /* 1: verify chain and name (default); 0: -k */
     const char *cacert_path; /* extra CA bundle (PEM) besides the system one, or NULL */
 } net_tls_config;
 
