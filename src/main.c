@@ -15,6 +15,7 @@
 #include "net/net.h"
 #include "report/json.h"
 #include "report/summary.h"
+#include "script/wrk.h"
 
 #define EXIT_OK 0
 #define EXIT_THRESHOLD 1
@@ -136,6 +137,68 @@ static int main_check_tls(const engine_config *ec) {
     return 0;
 }
 
+/* The first line of a multi-line Lua error, for a one-line message. */
+static const char *main_first_line(char *msg) {
+    msg[strcspn(msg, "\n")] = '\0';
+    return msg;
+}
+
+/* Loads the script (syntax errors end here, before any load) and fills the wrk table. */
+static int main_script_load(script_host **out, const args_run *a, const url_parts *u) {
+    script_target t;
+    char err[1024];
+
+    memset(&t, 0, sizeof(t));
+    t.url = a->url;
+    t.scheme = u->tls ? "https" : "http";
+    t.host = u->host;
+    t.port = u->port;
+    t.path = u->path;
+    t.authority = u->authority;
+    t.headers = a->headers;
+    t.header_count = a->header_count;
+    t.args = a->script_args;
+    t.arg_count = a->script_arg_count;
+    t.init_deadline_ms = a->init_timeout_ms;
+    if (script_host_new(out, a->script, &t, err, sizeof(err)) < 0) {
+        fprintf(stderr, "volley: script error: %s\n", main_first_line(err));
+        return -1;
+    }
+    return 0;
+}
+
+/* One state per thread, with setup() and init() run as wrk runs them, before any load. */
+static int main_script_threads(script_host *h, const engine_config *ec) {
+    char err[1024];
+
+    for (int i = 0; i < ec->threads; i++) {
+        if (script_host_add_thread(h, i, &ec->addrs[i % ec->addr_count], err, sizeof(err)) < 0) {
+            fprintf(stderr, "volley: script error: %s\n", main_first_line(err));
+            return -1;
+        }
+    }
+    return 0;
+}
+
+/* Script errors during the run: how many, and the first one's message. */
+static void main_script_report(const script_host *h) {
+    uint64_t errors = 0;
+    const char *first = NULL;
+
+    for (int i = 0; i < h->thread_count; i++) {
+        errors += h->threads[i]->errors;
+        if (!first && h->threads[i]->errors) {
+            first = h->threads[i]->first_error;
+        }
+    }
+    if (errors) {
+        char line[512];
+        snprintf(line, sizeof(line), "%s", first);
+        printf("  Script errors: %llu, first: %s\n", (unsigned long long)errors,
+               main_first_line(line));
+    }
+}
+
 static int main_exit_code(const stats_result *r) {
     switch (r->stop) {
         case STATS_STOP_NO_START:
@@ -158,6 +221,7 @@ static int main_run(int argc, char **argv) {
     const char *why = NULL;
     char *request;
     char endpoint[4096];
+    script_host *script = NULL;
     int rc, code;
 
     if (args_parse_run(argc, argv, &a, err, sizeof(err)) < 0) {
@@ -174,9 +238,6 @@ static int main_run(int argc, char **argv) {
     if (url_parse(a.url, &u, &why) < 0) {
         snprintf(err, sizeof(err), "bad URL '%s': %s", a.url, why);
         return main_usage_error(err);
-    }
-    if (a.script) {
-        return main_usage_error("scripts (-s) are not supported yet");
     }
     if (a.requests && a.requests < (uint64_t)a.threads) {
         a.threads = (int)a.requests;
@@ -199,7 +260,11 @@ static int main_run(int argc, char **argv) {
     ec.method = "GET";
     snprintf(endpoint, sizeof(endpoint), "%.*s", (int)strcspn(u.path, "?"), u.path);
     ec.endpoint_name = endpoint;
+    ec.stop_grace_ms = 3000;
     if (main_check_tls(&ec) < 0) {
+        return EXIT_USAGE;
+    }
+    if (a.script && main_script_load(&script, &a, &u) < 0) {
         return EXIT_USAGE;
     }
     request = http_request_build("GET", u.path, u.authority, a.headers, a.header_count, NULL, 0,
@@ -212,6 +277,13 @@ static int main_run(int argc, char **argv) {
     main_fill_config(&r, &a);
 
     if (main_resolve(&u, &ec, &r) == 0) {
+        if (script && main_script_threads(script, &ec) < 0) {
+            free(request);
+            stats_result_free(&r);
+            script_host_free(script);
+            return EXIT_USAGE;
+        }
+        ec.script = script;
         rc = engine_run(&ec, &r);
         if (rc < 0) {
             r.stop = STATS_STOP_NO_START;
@@ -221,11 +293,22 @@ static int main_run(int argc, char **argv) {
     if (r.stop != STATS_STOP_NO_START || r.totals.requests) {
         report_summary_print(stdout, &r, a.latency);
     }
+    if (script && r.stop != STATS_STOP_INCOMPLETE) {
+        main_script_report(script);
+        if (script_host_done(script, &r, err, sizeof(err)) < 0) {
+            fprintf(stderr, "volley: script error in done(): %s\n", main_first_line(err));
+        }
+    }
     main_save(&r, &a, &u);
     fflush(stdout);
     if (r.stop_reason[0]) {
         fprintf(stderr, "volley: %s\n", r.stop_reason);
     }
+    if (r.stop == STATS_STOP_INCOMPLETE) {
+        fflush(stderr);
+        _exit(code); /* a stuck worker still runs in its Lua state: free nothing */
+    }
+    script_host_free(script);
     free(request);
     stats_result_free(&r);
     return code;

@@ -22,6 +22,7 @@ enum {
     OPT_INSECURE,
     OPT_CACERT,
     OPT_SCRIPT,
+    OPT_INIT_TIMEOUT,
     OPT_HELP,
     OPT_VERSION
 };
@@ -40,8 +41,8 @@ static const args_flag args_flags[] = {
     {0, "latency", OPT_LATENCY, 0},     {0, "max-body", OPT_MAX_BODY, 1},
     {0, "results", OPT_RESULTS, 1},     {0, "no-save", OPT_NO_SAVE, 0},
     {'k', "insecure", OPT_INSECURE, 0}, {0, "cacert", OPT_CACERT, 1},
-    {'s', "script", OPT_SCRIPT, 1},     {'h', "help", OPT_HELP, 0},
-    {'v', "version", OPT_VERSION, 0},
+    {'s', "script", OPT_SCRIPT, 1},     {0, "init-timeout", OPT_INIT_TIMEOUT, 1},
+    {'h', "help", OPT_HELP, 0},         {'v', "version", OPT_VERSION, 0},
 };
 
 #define ARGS_FLAG_COUNT (sizeof(args_flags) / sizeof(args_flags[0]))
@@ -56,7 +57,8 @@ const char *args_usage(void) {
            "      --timeout T        per-request timeout, enforced (default 2s)\n"
            "      --latency          print the latency percentile table\n"
            "      --max-body SIZE    largest response body accepted (default 64M)\n"
-           "  -s, --script FILE      Lua script\n"
+           "  -s, --script FILE      Lua script (wrk 4 scripts run unchanged)\n"
+           "      --init-timeout T   bound on the script's top level, setup() and init() (10s)\n"
            "      --results DIR      where the results file goes (default results/)\n"
            "      --no-save          do not write a results file\n"
            "  -k, --insecure         do not verify TLS certificates\n"
@@ -140,6 +142,12 @@ static int args_apply(args_run *a, const args_flag *f, const char *v, const char
                 return -EINVAL;
             }
             return 0;
+        case OPT_INIT_TIMEOUT:
+            if (units_parse_duration_ms(v, &a->init_timeout_ms) < 0 || a->init_timeout_ms <= 0) {
+                snprintf(err, err_len, "bad duration for %s: '%s' (use e.g. 10s)", shown, v);
+                return -EINVAL;
+            }
+            return 0;
         case OPT_MAX_BODY:
             if (units_parse_size(v, &a->max_body_bytes) < 0 || a->max_body_bytes == 0) {
                 snprintf(err, err_len, "bad size for %s: '%s' (use e.g. 64M, 512k)", shown, v);
@@ -184,6 +192,7 @@ static void args_defaults(args_run *a) {
     a->connections = 10;
     a->duration_ms = 10000;
     a->timeout_ms = 2000;
+    a->init_timeout_ms = 10000;
     a->max_body_bytes = 64ull * 1024 * 1024;
     a->results_dir = "results";
 }

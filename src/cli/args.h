@@ -15,6 +15,7 @@ typedef struct args_run {
     int duration_given;
     uint64_t requests;
     int64_t timeout_ms;
+    int64_t init_timeout_ms;
     uint64_t max_body_bytes;
     int latency;
     const char *results_dir;

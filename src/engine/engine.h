@@ -6,6 +6,7 @@
 #include <sys/socket.h>
 
 #include "net/net.h"
+#include "script/wrk.h"
 #include "stats/result.h"
 
 #define ENGINE_MAX_ADDRS 16
@@ -34,6 +35,11 @@ typedef struct engine_config {
     const char *method;
     const char *endpoint_name; /* the path without its query */
     int is_head;
+
+    /* A wrk-style script: one state per thread, made before the run (NULL without -s). */
+    script_host *script;
+    /* How long stopped workers get before the run is declared incomplete. */
+    int64_t stop_grace_ms;
 } engine_config;
 
 /*

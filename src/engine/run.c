@@ -24,11 +24,39 @@ typedef struct run_state {
     uv_signal_t sigterm;
     uv_timer_t duration;
     uv_timer_t progress;
+    uv_timer_t grace;
+    int incomplete;
     int stop_sent;
     int stop;
     uint64_t stop_ns;
     int signals;
 } run_state;
+
+/* Workers that have not stopped by now are stuck (in a script callback): give up on them. */
+static void run_grace_cb(uv_timer_t *t) {
+    run_state *rs = t->data;
+    char *p = rs->out->stop_reason;
+    size_t room = sizeof(rs->out->stop_reason);
+
+    rs->incomplete = 1;
+    for (int i = 0; i < rs->count; i++) {
+        worker *w = &rs->workers[i];
+        const char *cb = w->script ? w->script->in_callback : NULL;
+        int n;
+        if (w->finished) {
+            continue;
+        }
+        n = snprintf(p, room, "%sthread %d did not stop: stuck in %s%s",
+                     p == rs->out->stop_reason ? "" : "; ", i + 1, cb ? cb : "its event loop",
+                     cb ? "()" : "");
+        if (n < 0 || (size_t)n >= room) {
+            break;
+        }
+        p += n;
+        room -= (size_t)n;
+    }
+    uv_stop(&rs->loop);
+}
 
 static void run_stop(run_state *rs, int why) {
     if (rs->stop_sent) {
@@ -41,6 +69,7 @@ static void run_stop(run_state *rs, int why) {
     for (int i = 0; i < rs->count; i++) {
         worker_stop(&rs->workers[i]);
     }
+    uv_timer_start(&rs->grace, run_grace_cb, (uint64_t)rs->cfg->stop_grace_ms, 0);
 }
 
 static void run_close_handles(run_state *rs) {
@@ -49,6 +78,7 @@ static void run_close_handles(run_state *rs) {
     uv_close((uv_handle_t *)&rs->sigterm, NULL);
     uv_close((uv_handle_t *)&rs->duration, NULL);
     uv_close((uv_handle_t *)&rs->progress, NULL);
+    uv_close((uv_handle_t *)&rs->grace, NULL);
 }
 
 /* Workers call this through the notify handle whenever something changed. */
@@ -153,6 +183,8 @@ static int run_start_handles(run_state *rs) {
     uv_signal_start(&rs->sigterm, run_signal_cb, SIGTERM);
     uv_timer_init(&rs->loop, &rs->duration);
     uv_timer_init(&rs->loop, &rs->progress);
+    uv_timer_init(&rs->loop, &rs->grace);
+    rs->grace.data = rs;
     rs->duration.data = rs;
     rs->progress.data = rs;
     if (rs->cfg->duration_ms > 0) {
@@ -204,6 +236,25 @@ static void run_merge(stats_result *out, worker *w) {
     stats_series_merge(out->series, w->series);
 }
 
+/* What a stuck worker last published: its per-second points, summed. */
+static void run_merge_snapshot(stats_result *out, worker *w) {
+    stats_counters c;
+
+    memset(&c, 0, sizeof(c));
+    uv_mutex_lock(&w->lock);
+    for (size_t i = 0; i < stats_series_len(w->series); i++) {
+        stats_point *p = stats_series_at(w->series, (uint32_t)i);
+        stats_counters_add(&c, &p->c);
+        stats_hist_merge(out->latency, p->latency);
+    }
+    stats_series_merge(out->series, w->series);
+    uv_mutex_unlock(&w->lock);
+    stats_counters_add(&out->totals, &c);
+    if (c.requests > c.ok + c.failed) {
+        out->in_flight += c.requests - c.ok - c.failed;
+    }
+}
+
 static void run_describe_no_start(run_state *rs) {
     engine_shared *sh = &rs->shared;
     const char *what = sh->first_err_class == STATS_ERR_TLS ? "tls handshake with" : "connect to";
@@ -246,17 +297,27 @@ int engine_run(const engine_config *cfg, stats_result *out) {
     }
     uv_run(&rs.loop, UV_RUN_DEFAULT);
     for (int i = 0; i < rs.count; i++) {
-        uv_thread_join(&rs.workers[i].thread);
+        if (rs.workers[i].finished) {
+            uv_thread_join(&rs.workers[i].thread);
+        }
     }
     if (cfg->progress) {
         fprintf(stderr, "\r%*s\r", 70, "");
     }
 
     for (int i = 0; i < rs.count; i++) {
-        run_merge(out, &rs.workers[i]);
+        if (rs.workers[i].finished) {
+            run_merge(out, &rs.workers[i]);
+        } else {
+            run_merge_snapshot(out, &rs.workers[i]);
+        }
     }
     out->duration_s = (double)(rs.stop_ns - rs.shared.start_ns) / 1e9;
-    out->stop = rs.stop;
+    out->stop = rs.incomplete ? STATS_STOP_INCOMPLETE : rs.stop;
+    if (rs.incomplete) {
+        /* A stuck thread still uses its state: leave everything to the process exit. */
+        return 0;
+    }
     if (rs.stop == STATS_STOP_NO_START) {
         run_describe_no_start(&rs);
     }

@@ -14,6 +14,10 @@
 
 static void worker_connect(worker *w, worker_conn *wc);
 
+static int worker_is_head(const char *method) {
+    return method[0] == 'H' && strcmp(method, "HEAD") == 0;
+}
+
 static void worker_flush_point(worker *w) {
     stats_point *p;
 
@@ -76,12 +80,23 @@ static void worker_count_response(worker *w, stats_endpoint *ep, const http_outc
 }
 
 /* Records a request that ended, whatever the outcome: exactly once per request sent. */
-static void worker_record(worker *w, stats_endpoint *ep, const http_outcome *o) {
+static void worker_record(worker *w, stats_endpoint *ep, const http_outcome *o, int fail_class) {
     uint64_t latency_us = (o->end_ns - o->start_ns) / 1000;
 
     worker_advance(w, o->end_ns);
     if (o->err_class >= 0) {
         worker_count_failure(w, ep, o->err_class);
+    } else if (fail_class >= 0) {
+        /* A response arrived but the script's response() failed on it. */
+        int sc = o->status / 100;
+        sc = sc < 1 || sc > 5 ? 0 : sc;
+        w->totals.responses++;
+        w->totals.status_class[sc]++;
+        ep->c.responses++;
+        ep->c.status_class[sc]++;
+        w->point_c.responses++;
+        w->point_c.status_class[sc]++;
+        worker_count_failure(w, ep, fail_class);
     } else {
         worker_count_response(w, ep, o);
     }
@@ -105,17 +120,84 @@ static void worker_check_quota(worker *w) {
     }
 }
 
-static void worker_send(worker *w, worker_conn *wc) {
-    const engine_config *cfg = w->cfg;
-
-    if (w->stopping || (w->quota && w->totals.requests >= w->quota)) {
+static void worker_self_stop(worker *w) {
+    if (w->self_stopped) {
         return;
     }
+    w->self_stopped = 1;
+    w->quota_done = 1;
+    w->stop_ns = uv_hrtime();
+    uv_async_send(w->shared->notify);
+}
+
+static void worker_send(worker *w, worker_conn *wc);
+
+static void worker_send_cb(uv_timer_t *t) {
+    worker_conn *wc = t->data;
+
+    if (wc->http.state == HTTP_CONN_IDLE) {
+        worker_send(wc->http.owner, wc);
+    }
+}
+
+/* Counts a request the script could not produce and tries again a little later. */
+static void worker_script_failed(worker *w, worker_conn *wc) {
+    worker_advance(w, uv_hrtime());
     worker_count_start(w, w->fixed_ep);
-    w->totals.bytes_out += cfg->request_len;
-    w->fixed_ep->c.bytes_out += cfg->request_len;
-    w->point_c.bytes_out += cfg->request_len;
-    http_conn_send(&wc->http, cfg->request, cfg->request_len, 1, cfg->is_head, 0, w->timeout_ns);
+    worker_count_failure(w, w->fixed_ep, STATS_ERR_SCRIPT);
+    worker_check_quota(w);
+    if (w->script->stop) {
+        worker_self_stop(w);
+        return;
+    }
+    wc->delay_done = 1;
+    uv_timer_start(&wc->retry, worker_send_cb, 10, 0);
+}
+
+static void worker_send(worker *w, worker_conn *wc) {
+    const char *bytes = w->request;
+    size_t len = w->request_len;
+    uint32_t count = 1;
+    int is_head = w->cfg_is_head;
+    stats_endpoint *ep = w->fixed_ep;
+
+    if (w->stopping || w->self_stopped || (w->quota && w->totals.requests >= w->quota)) {
+        return;
+    }
+    if (w->script && w->script->has_delay && !wc->delay_done) {
+        uint64_t ms = 0;
+        if (script_thread_delay(w->script, &ms) < 0) {
+            worker_script_failed(w, wc);
+            return;
+        }
+        if (ms > 0) {
+            wc->delay_done = 1;
+            uv_timer_start(&wc->retry, worker_send_cb, ms, 0);
+            return;
+        }
+    }
+    wc->delay_done = 0;
+    if (w->script && w->script->has_request) {
+        const char *method, *name;
+        if (script_thread_request(w->script, &bytes, &len, &count, &method, &name) < 0) {
+            worker_script_failed(w, wc);
+            return;
+        }
+        if (w->script->stop) {
+            worker_self_stop(w);
+            return;
+        }
+        is_head = worker_is_head(method);
+        ep = stats_endpoints_get(w->endpoints, method, name, strlen(name));
+    }
+    wc->ep = ep;
+    for (uint32_t i = 0; i < count; i++) {
+        worker_count_start(w, ep);
+    }
+    w->totals.bytes_out += len;
+    ep->c.bytes_out += len;
+    w->point_c.bytes_out += len;
+    http_conn_send(&wc->http, bytes, len, count, is_head, 0, w->timeout_ns);
 }
 
 static void worker_on_ready(http_conn *c) {
@@ -135,8 +217,18 @@ static void worker_on_ready(http_conn *c) {
 
 static void worker_on_done(http_conn *c, const http_outcome *o) {
     worker *w = c->owner;
+    worker_conn *wc = (worker_conn *)c;
+    int fail_class = -1;
 
-    worker_record(w, w->fixed_ep, o);
+    if (w->script && w->script->has_response && o->err_class < 0 &&
+        script_thread_response(w->script, o->status, o->headers, o->headers_len, o->body,
+                               o->body_len) < 0) {
+        fail_class = STATS_ERR_SCRIPT;
+    }
+    worker_record(w, wc->ep ? wc->ep : w->fixed_ep, o, fail_class);
+    if (w->script && w->script->stop) {
+        worker_self_stop(w);
+    }
     if (o->reusable && c->state == HTTP_CONN_IDLE) {
         worker_send(w, (worker_conn *)c);
     }
@@ -181,6 +273,7 @@ static void worker_on_connect_failed(http_conn *c, int cls, int err) {
     worker_count_start(w, w->fixed_ep);
     worker_count_failure(w, w->fixed_ep, cls);
     worker_note_first_failure(w, wc, cls, err);
+    (void)wc;
     worker_check_quota(w);
 }
 
@@ -195,7 +288,7 @@ static void worker_on_closed(http_conn *c) {
     worker *w = c->owner;
     uint64_t delay_ms;
 
-    if (w->stopping || (w->quota && w->totals.requests >= w->quota)) {
+    if (w->stopping || w->self_stopped || (w->quota && w->totals.requests >= w->quota)) {
         return;
     }
     if (wc->fail_streak == 0) {
@@ -220,13 +313,17 @@ static const http_conn_cbs worker_conn_cbs = {
 static void worker_connect(worker *w, worker_conn *wc) {
     const engine_config *cfg = w->cfg;
     int idx = (int)((uint32_t)(w->id + wc->http.index) % (uint32_t)cfg->addr_count);
+    const struct sockaddr *addr = (const struct sockaddr *)&cfg->addrs[idx];
 
-    if (w->stopping) {
+    if (w->stopping || w->self_stopped) {
         return;
     }
+    if (w->script) {
+        addr = (const struct sockaddr *)&w->script->addr; /* setup() may have chosen it */
+    }
     wc->tried++;
-    http_conn_connect(&wc->http, (const struct sockaddr *)&cfg->addrs[idx], w->tls,
-                      cfg->server_name, w->timeout_ns);
+    wc->delay_done = 0;
+    http_conn_connect(&wc->http, addr, w->tls, cfg->server_name, w->timeout_ns);
 }
 
 static void worker_handle_closed(uv_handle_t *h) {
@@ -302,6 +399,19 @@ int worker_init(worker *w, int id, const engine_config *cfg, engine_shared *shar
     }
     w->fixed_ep = stats_endpoints_get(w->endpoints, cfg->method, cfg->endpoint_name,
                                       strlen(cfg->endpoint_name));
+    w->request = cfg->request;
+    w->request_len = cfg->request_len;
+    w->cfg_is_head = cfg->is_head;
+    if (cfg->script) {
+        w->script = cfg->script->threads[id];
+        if (w->script->static_request) {
+            w->request = w->script->static_request;
+            w->request_len = w->script->static_request_len;
+            w->fixed_ep = stats_endpoints_get(w->endpoints, w->script->last_method,
+                                              w->script->last_name, strlen(w->script->last_name));
+            w->cfg_is_head = worker_is_head(w->script->last_method);
+        }
+    }
     if (uv_mutex_init(&w->lock) < 0) {
         worker_free(w);
         return -ENOMEM;
@@ -333,6 +443,8 @@ static int worker_setup(worker *w) {
     for (int i = 0; i < w->conn_count; i++) {
         worker_conn *wc = &w->conns[i];
         http_conn_init(&wc->http, &w->loop, &worker_conn_cbs, w, w->cfg->max_body_bytes);
+        wc->http.keep_body = w->script && w->script->has_response;
+        wc->http.keep_headers = wc->http.keep_body;
         wc->http.index = (uint32_t)i;
         uv_timer_init(&w->loop, &wc->retry);
         wc->retry.data = wc;

@@ -25,6 +25,8 @@ typedef struct worker_conn {
     http_conn http; /* first: an http_conn pointer is a worker_conn pointer */
     uv_timer_t retry;
     uint32_t fail_streak;
+    stats_endpoint *ep; /* the endpoint of the request in flight */
+    int delay_done; /* delay() was honoured for the next request */
     int tried; /* has attempted a connection at least once */
     int connected; /* has been ready at least once */
 } worker_conn;
@@ -41,6 +43,11 @@ typedef struct worker {
     int conn_count;
     net_tls_ctx *tls;
     lua_State *L;
+    script_thread *script; /* wrk-style script state of this thread, or NULL */
+    const char *request;
+    size_t request_len;
+    int cfg_is_head;
+    int self_stopped; /* thread:stop() was called */
     uint64_t timeout_ns;
     uint64_t quota; /* requests to start; 0 for no bound */
     int stopping;

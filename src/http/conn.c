@@ -10,6 +10,8 @@ static int conn_on_message_begin(llhttp_t *p);
 static int conn_on_header_data(llhttp_t *p, const char *at, size_t len);
 static int conn_on_headers_complete(llhttp_t *p);
 static int conn_on_body(llhttp_t *p, const char *at, size_t len);
+static int conn_on_header_field(llhttp_t *p, const char *at, size_t len);
+static int conn_on_header_value(llhttp_t *p, const char *at, size_t len);
 static int conn_on_message_complete(llhttp_t *p);
 
 static llhttp_settings_t conn_settings;
@@ -21,8 +23,8 @@ static void conn_settings_init(void) {
     llhttp_settings_init(&conn_settings);
     conn_settings.on_message_begin = conn_on_message_begin;
     conn_settings.on_status = conn_on_header_data;
-    conn_settings.on_header_field = conn_on_header_data;
-    conn_settings.on_header_value = conn_on_header_data;
+    conn_settings.on_header_field = conn_on_header_field;
+    conn_settings.on_header_value = conn_on_header_value;
     conn_settings.on_headers_complete = conn_on_headers_complete;
     conn_settings.on_body = conn_on_body;
     conn_settings.on_message_complete = conn_on_message_complete;
@@ -68,6 +70,8 @@ static int conn_on_message_begin(llhttp_t *p) {
     c->header_bytes = 0;
     c->body_bytes = 0;
     c->body_len = 0;
+    c->hdr_len = 0;
+    c->hdr_in_value = 0;
     return 0;
 }
 
@@ -82,10 +86,71 @@ static int conn_on_header_data(llhttp_t *p, const char *at, size_t len) {
     return 0;
 }
 
+/* Appends to the kept header pairs; the total is bounded by HTTP_MAX_HEADER_BYTES already. */
+static int conn_hdr_append(http_conn *c, const char *at, size_t len, int terminate) {
+    size_t need = c->hdr_len + len + 1;
+
+    if (need > c->hdr_cap) {
+        size_t cap = c->hdr_cap ? c->hdr_cap * 2 : 1024;
+        char *nb;
+        while (cap < need) {
+            cap *= 2;
+        }
+        nb = realloc(c->hdr, cap);
+        if (!nb) {
+            return -1;
+        }
+        c->hdr = nb;
+        c->hdr_cap = cap;
+    }
+    memcpy(c->hdr + c->hdr_len, at, len);
+    c->hdr_len += len;
+    if (terminate) {
+        c->hdr[c->hdr_len++] = '\0';
+    }
+    return 0;
+}
+
+static int conn_on_header_field(llhttp_t *p, const char *at, size_t len) {
+    http_conn *c = p->data;
+
+    if (conn_on_header_data(p, at, len) < 0) {
+        return -1;
+    }
+    if (!c->keep_headers) {
+        return 0;
+    }
+    if (c->hdr_in_value && conn_hdr_append(c, "", 0, 1) < 0) {
+        return -1;
+    }
+    c->hdr_in_value = 0;
+    return conn_hdr_append(c, at, len, 0);
+}
+
+static int conn_on_header_value(llhttp_t *p, const char *at, size_t len) {
+    http_conn *c = p->data;
+
+    if (conn_on_header_data(p, at, len) < 0) {
+        return -1;
+    }
+    if (!c->keep_headers) {
+        return 0;
+    }
+    if (!c->hdr_in_value && conn_hdr_append(c, "", 0, 1) < 0) {
+        return -1;
+    }
+    c->hdr_in_value = 1;
+    return conn_hdr_append(c, at, len, 0);
+}
+
 static int conn_on_headers_complete(llhttp_t *p) {
     http_conn *c = p->data;
 
     c->status = p->status_code;
+    if (c->keep_headers && c->hdr_in_value && conn_hdr_append(c, "", 0, 1) < 0) {
+        return -1;
+    }
+    c->hdr_in_value = 0;
     if (c->status == 101) {
         return -1; /* protocol upgrades are not load-testable over HTTP/1.1 */
     }
@@ -148,6 +213,8 @@ static int conn_on_message_complete(llhttp_t *p) {
     o.bytes_in = c->resp_bytes_in;
     o.body = c->keep_body ? c->body : NULL;
     o.body_len = c->keep_body ? c->body_len : 0;
+    o.headers = c->keep_headers ? c->hdr : NULL;
+    o.headers_len = c->keep_headers ? c->hdr_len : 0;
     c->resp_bytes_in = 0;
     c->close_after = !llhttp_should_keep_alive(p);
     c->outstanding--;
@@ -332,4 +399,8 @@ void http_conn_release(http_conn *c) {
     c->body = NULL;
     c->body_len = 0;
     c->body_cap = 0;
+    free(c->hdr);
+    c->hdr = NULL;
+    c->hdr_len = 0;
+    c->hdr_cap = 0;
 }

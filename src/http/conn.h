@@ -23,6 +23,8 @@ typedef struct http_outcome {
     uint64_t bytes_in; /* response bytes on the wire (headers and body) */
     const char *body; /* kept body when the conn keeps bodies, else NULL */
     size_t body_len;
+    const char *headers; /* kept header pairs "name\0value\0", when the conn keeps them */
+    size_t headers_len;
     int reusable; /* the connection may carry another request */
 } http_outcome;
 
@@ -53,7 +55,8 @@ struct http_conn {
     int state;
 
     uint64_t max_body_bytes;
-    int keep_body;
+    int keep_body; /* hand the body to on_done */
+    int keep_headers; /* hand the header pairs to on_done */
 
     /* The request (or pipelined batch) in flight. */
     uint32_t outstanding;
@@ -71,6 +74,10 @@ struct http_conn {
     char *body;
     size_t body_len;
     size_t body_cap;
+    char *hdr; /* name\0value\0 pairs of the response being parsed */
+    size_t hdr_len;
+    size_t hdr_cap;
+    int hdr_in_value; /* the last header piece was part of a value */
 
     uint64_t connect_ns; /* last connection's TCP connect time */
     uint64_t handshake_ns; /* last connection's TLS handshake time */

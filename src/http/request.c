@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <llhttp.h>
 
 int http_header_is(const char *line, const char *name) {
     size_t n = strlen(name);
@@ -58,4 +59,67 @@ char *http_request_build(const char *method, const char *path, const char *host_
     }
     *len_out = (size_t)(p - buf);
     return buf;
+}
+
+typedef struct request_scan {
+    int count;
+    int in_first;
+    char *name;
+    size_t name_len;
+    size_t name_used;
+} request_scan;
+
+static int request_scan_url(llhttp_t *p, const char *at, size_t len) {
+    request_scan *sc = p->data;
+    size_t room;
+
+    if (sc->count > 0) {
+        return 0;
+    }
+    room = sc->name_len - 1 - sc->name_used;
+    if (len > room) {
+        len = room;
+    }
+    memcpy(sc->name + sc->name_used, at, len);
+    sc->name_used += len;
+    sc->name[sc->name_used] = '\0';
+    return 0;
+}
+
+static int request_scan_complete(llhttp_t *p) {
+    request_scan *sc = p->data;
+
+    sc->count++;
+    return 0;
+}
+
+int http_request_scan(const char *bytes, size_t len, char *method, size_t method_len, char *name,
+                      size_t name_len) {
+    llhttp_settings_t settings;
+    llhttp_t parser;
+    request_scan sc = {0, 1, name, name_len, 0};
+    size_t mlen = strcspn(bytes, " ");
+
+    if (len == 0 || mlen == 0 || mlen >= len || mlen >= method_len) {
+        return -1;
+    }
+    memcpy(method, bytes, mlen);
+    method[mlen] = '\0';
+    name[0] = '\0';
+
+    llhttp_settings_init(&settings);
+    settings.on_url = request_scan_url;
+    settings.on_message_complete = request_scan_complete;
+    llhttp_init(&parser, HTTP_REQUEST, &settings);
+    parser.data = &sc;
+    if (llhttp_execute(&parser, bytes, len) != HPE_OK || sc.count == 0 ||
+        llhttp_get_errno(&parser) != HPE_OK) {
+        return -1;
+    }
+    /* A trailing partial request would wait forever for its answer: refuse it. */
+    if (parser.finish == HTTP_FINISH_UNSAFE) {
+        return -1;
+    }
+    name[strcspn(name, "?")] = '\0';
+    return sc.count;
 }

@@ -17,4 +17,9 @@ char *http_request_build(const char *method, const char *path, const char *host_
 /* 1 when a header line names `name` (case-insensitive), 0 otherwise. */
 int http_header_is(const char *line, const char *name);
 
+/* Counts the complete requests in bytes (several when pipelined) and copies the first one's
+ * method and path without its query. Returns the count, or -1 when the bytes are not one or
+ * more complete HTTP/1.x requests. */
+int http_request_scan(const char *bytes, size_t len, char *method, size_t method_len, char *name,
+                      size_t name_len);
 #endif
