@@ -79,10 +79,19 @@ lua_State *script_state_new(const char *runtime, char *err, size_t err_len) {
 
 static __thread uint64_t script_deadline_ns;
 
+static __thread int64_t script_deadline_ms;
+
 static void script_deadline_hook(lua_State *L, lua_Debug *ar) {
-    if (uv_hrtime() > script_deadline_ns) {
-        luaL_error(L, "did not return in time (stuck in a loop?)");
+    lua_Debug where;
+
+    if (uv_hrtime() <= script_deadline_ns) {
+        return;
     }
+    if (lua_getstack(L, 0, &where) && lua_getinfo(L, "Sl", &where) && where.currentline > 0) {
+        luaL_error(L, "%s:%d: still running after %d ms (stuck in a loop?)", where.short_src,
+                   where.currentline, (int)script_deadline_ms);
+    }
+    luaL_error(L, "still running after %d ms (stuck in a loop?)", (int)script_deadline_ms);
 }
 
 /* Keeps the first line of a traceback message as the headline and the rest after it. */
@@ -101,6 +110,7 @@ int script_pcall(lua_State *L, int nargs, int nres, int64_t deadline_ms, char *e
     lua_insert(L, base);
     if (deadline_ms > 0) {
         script_deadline_ns = uv_hrtime() + (uint64_t)deadline_ms * 1000000ull;
+        script_deadline_ms = deadline_ms;
         luaJIT_setmode(L, 0, LUAJIT_MODE_ENGINE | LUAJIT_MODE_OFF);
         lua_sethook(L, script_deadline_hook, LUA_MASKCOUNT, 10000);
     }

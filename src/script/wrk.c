@@ -403,6 +403,18 @@ int script_host_new(script_host **out, const char *path, const script_target *t,
     return 0;
 }
 
+/* Puts a few words before an error message (which callback failed). */
+static void wrk_prefix(char *err, size_t err_len, const char *prefix) {
+    size_t plen = strlen(prefix), mlen = strlen(err);
+
+    if (plen + mlen + 1 > err_len) {
+        mlen = err_len - plen - 1;
+    }
+    memmove(err + plen, err, mlen);
+    err[plen + mlen] = '\0';
+    memcpy(err, prefix, plen);
+}
+
 static int wrk_call_init(script_host *h, script_thread *t, char *err, size_t err_len) {
     lua_State *L = t->L;
 
@@ -453,10 +465,12 @@ int script_host_add_thread(script_host *h, int id, const struct sockaddr_storage
         lua_getglobal(h->L, "setup");
         wrk_push_thread(h->L, t);
         if (script_pcall(h->L, 1, 0, h->target.init_deadline_ms, err, err_len) < 0) {
+            wrk_prefix(err, err_len, "in setup(): ");
             return -1;
         }
     }
     if (wrk_call_init(h, t, err, err_len) < 0) {
+        wrk_prefix(err, err_len, "in init(): ");
         return -1;
     }
     t->has_delay = wrk_is_function(t->L, "delay");
@@ -514,6 +528,9 @@ static int wrk_thread_call(script_thread *t, const char *what, int nargs, int nr
     rc = script_pcall(t->L, nargs, nres, 0, err, sizeof(err));
     t->in_callback = NULL;
     if (rc < 0) {
+        char prefix[32];
+        snprintf(prefix, sizeof(prefix), "in %s(): ", what);
+        wrk_prefix(err, sizeof(err), prefix);
         wrk_thread_error(t, err);
     }
     return rc;
@@ -532,8 +549,8 @@ int script_thread_request(script_thread *t, const char **bytes, size_t *len, uin
     }
     if (lua_type(L, -1) != LUA_TSTRING) {
         char msg[160];
-        snprintf(msg, sizeof(msg), "%s: request() returned %s, not a request string", t->host->path,
-                 luaL_typename(L, -1));
+        snprintf(msg, sizeof(msg), "in request(): %s: returned %s, not a request string",
+                 t->host->path, luaL_typename(L, -1));
         wrk_thread_error(t, msg);
         lua_settop(L, 0);
         return -1;
@@ -545,7 +562,7 @@ int script_thread_request(script_thread *t, const char **bytes, size_t *len, uin
         if (n <= 0) {
             char msg[160];
             snprintf(msg, sizeof(msg),
-                     "%s: request() returned a string that is not a complete HTTP request",
+                     "in request(): %s: returned a string that is not a complete HTTP request",
                      t->host->path);
             wrk_thread_error(t, msg);
             lua_settop(L, 0);
