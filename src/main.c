@@ -15,6 +15,10 @@
 #include "net/net.h"
 #include "report/json.h"
 #include "report/summary.h"
+#include "report/tables.h"
+#include "report/threshold.h"
+#include "script/options.h"
+#include "script/users.h"
 #include "script/wrk.h"
 
 #define EXIT_OK 0
@@ -57,7 +61,8 @@ static void main_fill_config(stats_result *r, const args_run *a) {
 }
 
 /* "<script base name or host>_c<N>", with characters unsafe in file names replaced. */
-static void main_name_part(const args_run *a, const url_parts *u, char *out, size_t len) {
+static void main_name_part(const args_run *a, const url_parts *u, uint32_t users, char *out,
+                           size_t len) {
     const char *base = u->host;
     char stem[128];
 
@@ -77,7 +82,11 @@ static void main_name_part(const args_run *a, const url_parts *u, char *out, siz
             *p = '-';
         }
     }
-    snprintf(out, len, "%s_c%d", stem, a->connections);
+    if (users) {
+        snprintf(out, len, "%s_u%u", stem, users);
+    } else {
+        snprintf(out, len, "%s_c%d", stem, a->connections);
+    }
 }
 
 static int main_save(const stats_result *r, const args_run *a, const url_parts *u) {
@@ -87,7 +96,7 @@ static int main_save(const stats_result *r, const args_run *a, const url_parts *
     if (a->no_save) {
         return 0;
     }
-    main_name_part(a, u, name, sizeof(name));
+    main_name_part(a, u, r->config.users, name, sizeof(name));
     rc = report_json_write(r, a->results_dir, name, path, sizeof(path));
     if (rc < 0) {
         fprintf(stderr, "volley: cannot write results to %s: %s\n", a->results_dir, strerror(-rc));
@@ -199,6 +208,99 @@ static void main_script_report(const script_host *h) {
     }
 }
 
+/* Users of each class in proportion to the weights, spread evenly: the smooth weighted
+ * round robin gives, for weights 3:1, A A B A A A B A..., so 5 users are 4 and 1. */
+static int *main_class_order(lua_State *L, uint32_t n) {
+    double weights[64], current[64] = {0}, total = 0;
+    int classes = users_class_count(L, weights, 64);
+    int *order = calloc(n ? n : 1, sizeof(*order));
+
+    if (!order) {
+        return NULL;
+    }
+    if (classes > 64) {
+        classes = 64;
+    }
+    for (int k = 0; k < classes; k++) {
+        total += weights[k] > 0 ? weights[k] : 0;
+    }
+    for (uint32_t i = 0; i < n; i++) {
+        int best = 0;
+        for (int k = 0; k < classes; k++) {
+            current[k] += weights[k] > 0 ? weights[k] : 0;
+            if (current[k] > current[best]) {
+                best = k;
+            }
+        }
+        current[best] -= total;
+        order[i] = best;
+    }
+    return order;
+}
+
+/* Merges flags, the preset and the script's options (in that order of precedence) into the
+ * engine's user-mode settings. 0, or -1 after printing why. */
+static int main_users_setup(const args_run *a, script_host *h, engine_config *ec,
+                            const char **thresholds, size_t *threshold_count, int **order) {
+    script_options o;
+    char err[256];
+    uint32_t peak;
+
+    if (h->has_setup || h->has_init || h->has_request || h->has_response || h->has_delay ||
+        h->has_done) {
+        fprintf(stderr,
+                "volley: %s defines both wrk callbacks (setup/init/request/response/"
+                "delay/done) and users: use one style per script\n",
+                a->script);
+        return -1;
+    }
+    if (script_options_read(h->L, a->preset, &o, err, sizeof(err)) < 0) {
+        fprintf(stderr, "volley: %s\n", err);
+        return -1;
+    }
+    ec->users = a->users_given ? a->users : o.users_given ? o.users : 1;
+    ec->spawn_rate = a->spawn_rate_given ? a->spawn_rate : o.spawn_rate_given ? o.spawn_rate : 1;
+    ec->duration_ms = a->duration_given ? a->duration_ms : o.duration_given ? o.duration_ms : 0;
+    ec->stage_count = a->users_given ? 0 : o.stage_count;
+    peak = ec->users;
+    for (int i = 0; i < ec->stage_count; i++) {
+        ec->stage_users[i] = o.stage_users[i];
+        ec->stage_ms[i] = o.stage_ms[i];
+        peak = o.stage_users[i] > peak || i == 0 ? o.stage_users[i] : peak;
+    }
+    if (ec->stage_count && !ec->duration_ms) {
+        for (int i = 0; i < ec->stage_count; i++) {
+            ec->duration_ms += ec->stage_ms[i];
+        }
+    }
+    if (!ec->duration_ms) {
+        ec->duration_ms = a->duration_ms ? a->duration_ms : 10000;
+    }
+    if (ec->stage_count) {
+        ec->users = peak;
+    }
+    ec->timeout_ms = a->timeout_given ? a->timeout_ms : o.timeout_given ? o.timeout_ms : 60000;
+    ec->stop_timeout_ms = a->stop_timeout_given ? a->stop_timeout_ms
+        : o.stop_timeout_given                  ? o.stop_timeout_ms
+                                                : 10000;
+    ec->think_scale = a->think_scale_given ? a->think_scale
+        : o.think_scale_given              ? o.think_scale
+                                           : 1.0;
+    ec->seed = a->seed_given ? a->seed : o.seed_given ? o.seed : (uint64_t)time(NULL);
+    ec->requests_limit = 0;
+    if (ec->users == 0) {
+        fprintf(stderr, "volley: no users to run: give -u N or options.users\n");
+        return -1;
+    }
+    for (size_t i = 0; i < o.threshold_count && *threshold_count < ARGS_MAX_THRESHOLDS * 2; i++) {
+        thresholds[(*threshold_count)++] = o.thresholds[i];
+    }
+    *order = main_class_order(h->L, ec->users);
+    ec->class_of_id = *order;
+    ec->class_of_id_len = ec->users;
+    return *order ? 0 : -1;
+}
+
 static int main_exit_code(const stats_result *r) {
     switch (r->stop) {
         case STATS_STOP_NO_START:
@@ -222,6 +324,10 @@ static int main_run(int argc, char **argv) {
     char *request;
     char endpoint[4096];
     script_host *script = NULL;
+    const char *thresholds[ARGS_MAX_THRESHOLDS * 2];
+    size_t threshold_count = 0;
+    int *class_order = NULL;
+    char origin[320];
     int rc, code;
 
     if (args_parse_run(argc, argv, &a, err, sizeof(err)) < 0) {
@@ -267,6 +373,31 @@ static int main_run(int argc, char **argv) {
     if (a.script && main_script_load(&script, &a, &u) < 0) {
         return EXIT_USAGE;
     }
+    for (size_t i = 0; i < a.threshold_count; i++) {
+        thresholds[threshold_count++] = a.thresholds[i];
+    }
+    if (script && script->user_classes > 0) {
+        snprintf(origin, sizeof(origin), "%s://%s", u.tls ? "https" : "http", u.authority);
+        ec.origin = origin;
+        ec.authority = u.authority;
+        if (main_users_setup(&a, script, &ec, thresholds, &threshold_count, &class_order) < 0) {
+            script_host_free(script);
+            free(class_order);
+            return EXIT_USAGE;
+        }
+    } else if (a.users_given || a.preset) {
+        script_host_free(script);
+        return main_usage_error(a.script ? "-u and --preset need a user-style script: this one "
+                                           "defines no user class (user{...})"
+                                         : "-u and --preset need a user-style script (-s FILE)");
+    }
+    for (size_t i = 0; i < threshold_count; i++) {
+        if (report_threshold_parse(thresholds[i], err, sizeof(err)) < 0) {
+            script_host_free(script);
+            free(class_order);
+            return main_usage_error(err);
+        }
+    }
     request = http_request_build("GET", u.path, u.authority, a.headers, a.header_count, NULL, 0,
                                  &ec.request_len);
     if (!request || stats_result_init(&r) < 0) {
@@ -275,6 +406,16 @@ static int main_run(int argc, char **argv) {
     }
     ec.request = request;
     main_fill_config(&r, &a);
+    if (ec.users) {
+        free(r.config.mode);
+        r.config.mode = main_strdup("users");
+        r.config.users = ec.users;
+        r.config.spawn_rate = ec.spawn_rate;
+        r.config.duration_ms = ec.duration_ms;
+        r.config.timeout_ms = ec.timeout_ms;
+        r.config.connections = 0;
+        r.config.preset = main_strdup(a.preset);
+    }
 
     if (main_resolve(&u, &ec, &r) == 0) {
         if (script && main_script_threads(script, &ec) < 0) {
@@ -290,8 +431,19 @@ static int main_run(int argc, char **argv) {
         }
     }
     code = main_exit_code(&r);
+    if (threshold_count && report_thresholds_eval(&r, thresholds, threshold_count) > 0 &&
+        code == EXIT_OK) {
+        code = EXIT_THRESHOLD;
+    }
     if (r.stop != STATS_STOP_NO_START || r.totals.requests) {
         report_summary_print(stdout, &r, a.latency);
+        report_tables_print(stdout, &r);
+        if (r.script_errors) {
+            char line[256];
+            snprintf(line, sizeof(line), "%s", r.script_error);
+            printf("  Script errors: %llu, first: %s\n", (unsigned long long)r.script_errors,
+                   main_first_line(line));
+        }
     }
     if (script && r.stop != STATS_STOP_INCOMPLETE) {
         main_script_report(script);
@@ -309,6 +461,7 @@ static int main_run(int argc, char **argv) {
         _exit(code); /* a stuck worker still runs in its Lua state: free nothing */
     }
     script_host_free(script);
+    free(class_order);
     free(request);
     stats_result_free(&r);
     return code;

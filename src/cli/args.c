@@ -23,6 +23,15 @@ enum {
     OPT_CACERT,
     OPT_SCRIPT,
     OPT_INIT_TIMEOUT,
+    OPT_USERS,
+    OPT_SPAWN_RATE,
+    OPT_RUN_TIME,
+    OPT_HEADLESS,
+    OPT_PRESET,
+    OPT_THRESHOLD,
+    OPT_STOP_TIMEOUT,
+    OPT_THINK_SCALE,
+    OPT_SEED,
     OPT_HELP,
     OPT_VERSION
 };
@@ -35,14 +44,31 @@ typedef struct args_flag {
 } args_flag;
 
 static const args_flag args_flags[] = {
-    {'t', "threads", OPT_THREADS, 1},   {'c', "connections", OPT_CONNECTIONS, 1},
-    {'d', "duration", OPT_DURATION, 1}, {'n', "requests", OPT_REQUESTS, 1},
-    {'H', "header", OPT_HEADER, 1},     {0, "timeout", OPT_TIMEOUT, 1},
-    {0, "latency", OPT_LATENCY, 0},     {0, "max-body", OPT_MAX_BODY, 1},
-    {0, "results", OPT_RESULTS, 1},     {0, "no-save", OPT_NO_SAVE, 0},
-    {'k', "insecure", OPT_INSECURE, 0}, {0, "cacert", OPT_CACERT, 1},
-    {'s', "script", OPT_SCRIPT, 1},     {0, "init-timeout", OPT_INIT_TIMEOUT, 1},
-    {'h', "help", OPT_HELP, 0},         {'v', "version", OPT_VERSION, 0},
+    {'t', "threads", OPT_THREADS, 1},
+    {'c', "connections", OPT_CONNECTIONS, 1},
+    {'d', "duration", OPT_DURATION, 1},
+    {'n', "requests", OPT_REQUESTS, 1},
+    {'H', "header", OPT_HEADER, 1},
+    {0, "timeout", OPT_TIMEOUT, 1},
+    {0, "latency", OPT_LATENCY, 0},
+    {0, "max-body", OPT_MAX_BODY, 1},
+    {0, "results", OPT_RESULTS, 1},
+    {0, "no-save", OPT_NO_SAVE, 0},
+    {'k', "insecure", OPT_INSECURE, 0},
+    {0, "cacert", OPT_CACERT, 1},
+    {'s', "script", OPT_SCRIPT, 1},
+    {0, "init-timeout", OPT_INIT_TIMEOUT, 1},
+    {'u', "users", OPT_USERS, 1},
+    {'r', "spawn-rate", OPT_SPAWN_RATE, 1},
+    {0, "run-time", OPT_RUN_TIME, 1},
+    {0, "headless", OPT_HEADLESS, 0},
+    {0, "preset", OPT_PRESET, 1},
+    {0, "threshold", OPT_THRESHOLD, 1},
+    {0, "stop-timeout", OPT_STOP_TIMEOUT, 1},
+    {0, "think-scale", OPT_THINK_SCALE, 1},
+    {0, "seed", OPT_SEED, 1},
+    {'h', "help", OPT_HELP, 0},
+    {'v', "version", OPT_VERSION, 0},
 };
 
 #define ARGS_FLAG_COUNT (sizeof(args_flags) / sizeof(args_flags[0]))
@@ -63,6 +89,15 @@ const char *args_usage(void) {
            "      --no-save          do not write a results file\n"
            "  -k, --insecure         do not verify TLS certificates\n"
            "      --cacert FILE      trust this CA bundle (PEM) besides the system's\n"
+           "Virtual users (user-style scripts):\n"
+           "  -u, --users N          users to run (closed model)\n"
+           "  -r, --spawn-rate N     users started per second\n"
+           "      --run-time T       the same as -d\n"
+           "      --preset NAME      a load profile from the script's options.presets\n"
+           "      --threshold EXPR   pass/fail rule, e.g. \"p95 < 2s\"; exit 1 when broken\n"
+           "      --stop-timeout T   time tasks get to finish at the end (default 10s)\n"
+           "      --think-scale F    multiply think times and sleeps (e.g. 0.05 to rehearse)\n"
+           "      --seed N           seed for task choice and think times\n"
            "  -h, --help             this text\n"
            "  -v, --version          print the version\n"
            "Exit codes: 0 ran, 1 a threshold failed, 2 usage or script error, 3 could not\n"
@@ -103,14 +138,76 @@ static int args_apply(args_run *a, const args_flag *f, const char *v, const char
                       size_t err_len) {
     switch (f->id) {
         case OPT_THREADS:
+            if (strpbrk(v, "smh") && !strpbrk(v, "kM")) {
+                snprintf(err, err_len,
+                         "-t is the number of threads, as in wrk; '%s' looks like a duration: use "
+                         "-d %s or --run-time %s",
+                         v, v, v);
+                return -EINVAL;
+            }
             if (args_int(v, 1, &a->threads) < 0) {
                 goto bad_number;
             }
+            return 0;
+        case OPT_USERS: {
+            int n;
+            if (args_int(v, 1, &n) < 0) {
+                goto bad_number;
+            }
+            a->users = (uint32_t)n;
+            a->users_given = 1;
+            return 0;
+        }
+        case OPT_SPAWN_RATE:
+            if (sscanf(v, "%lf", &a->spawn_rate) != 1 || a->spawn_rate < 0) {
+                goto bad_number;
+            }
+            a->spawn_rate_given = 1;
+            return 0;
+        case OPT_THINK_SCALE:
+            if (sscanf(v, "%lf", &a->think_scale) != 1 || a->think_scale < 0) {
+                goto bad_number;
+            }
+            a->think_scale_given = 1;
+            return 0;
+        case OPT_SEED:
+            if (units_parse_count(v, &a->seed) < 0) {
+                goto bad_number;
+            }
+            a->seed_given = 1;
+            return 0;
+        case OPT_RUN_TIME:
+            if (units_parse_duration_ms(v, &a->duration_ms) < 0) {
+                snprintf(err, err_len, "bad duration for %s: '%s' (use e.g. 30s, 5m, 1h)", shown,
+                         v);
+                return -EINVAL;
+            }
+            a->duration_given = 1;
+            return 0;
+        case OPT_STOP_TIMEOUT:
+            if (units_parse_duration_ms(v, &a->stop_timeout_ms) < 0) {
+                snprintf(err, err_len, "bad duration for %s: '%s'", shown, v);
+                return -EINVAL;
+            }
+            a->stop_timeout_given = 1;
+            return 0;
+        case OPT_HEADLESS:
+            return 0; /* volley has no web interface: every run is headless */
+        case OPT_PRESET:
+            a->preset = v;
+            return 0;
+        case OPT_THRESHOLD:
+            if (a->threshold_count >= ARGS_MAX_THRESHOLDS) {
+                snprintf(err, err_len, "too many thresholds (at most %d)", ARGS_MAX_THRESHOLDS);
+                return -EINVAL;
+            }
+            a->thresholds[a->threshold_count++] = v;
             return 0;
         case OPT_CONNECTIONS:
             if (args_int(v, 1, &a->connections) < 0) {
                 goto bad_number;
             }
+            a->connections_given = 1;
             return 0;
         case OPT_DURATION:
             if (units_parse_duration_ms(v, &a->duration_ms) < 0) {
@@ -141,6 +238,7 @@ static int args_apply(args_run *a, const args_flag *f, const char *v, const char
                 snprintf(err, err_len, "bad timeout for %s: '%s' (use e.g. 2s, 500ms)", shown, v);
                 return -EINVAL;
             }
+            a->timeout_given = 1;
             return 0;
         case OPT_INIT_TIMEOUT:
             if (units_parse_duration_ms(v, &a->init_timeout_ms) < 0 || a->init_timeout_ms <= 0) {
@@ -193,6 +291,8 @@ static void args_defaults(args_run *a) {
     a->duration_ms = 10000;
     a->timeout_ms = 2000;
     a->init_timeout_ms = 10000;
+    a->stop_timeout_ms = 10000;
+    a->think_scale = 1.0;
     a->max_body_bytes = 64ull * 1024 * 1024;
     a->results_dir = "results";
 }
@@ -266,7 +366,7 @@ int args_parse_run(int argc, char **argv, args_run *a, char *err, size_t err_len
     if (a->requests && !a->duration_given) {
         a->duration_ms = 0; /* -n alone bounds the run by count */
     }
-    if (a->connections < a->threads) {
+    if (a->connections < a->threads && !a->users_given) {
         snprintf(err, err_len,
                  "connections (%d) must be at least threads (%d): each thread needs one",
                  a->connections, a->threads);

@@ -7,6 +7,7 @@
 
 #define ARGS_MAX_HEADERS 64
 #define ARGS_MAX_SCRIPT_ARGS 64
+#define ARGS_MAX_THRESHOLDS 32
 
 typedef struct args_run {
     int threads;
@@ -28,6 +29,21 @@ typedef struct args_run {
     const char *headers[ARGS_MAX_HEADERS];
     size_t script_arg_count;
     const char *script_args[ARGS_MAX_SCRIPT_ARGS]; /* the values after -- */
+    uint32_t users;
+    int users_given;
+    double spawn_rate;
+    int spawn_rate_given;
+    const char *preset;
+    size_t threshold_count;
+    const char *thresholds[ARGS_MAX_THRESHOLDS];
+    int64_t stop_timeout_ms;
+    int stop_timeout_given;
+    double think_scale;
+    int think_scale_given;
+    uint64_t seed;
+    int seed_given;
+    int timeout_given;
+    int connections_given;
     int help;
     int version;
 } args_run;

@@ -10,6 +10,7 @@
 #include "stats/result.h"
 
 #define ENGINE_MAX_ADDRS 16
+#define ENGINE_MAX_STAGES 32
 
 /* What the engine needs to run; main fills it from the command line. Borrowed, not owned. */
 typedef struct engine_config {
@@ -36,7 +37,21 @@ typedef struct engine_config {
     const char *endpoint_name; /* the path without its query */
     int is_head;
 
-    /* A wrk-style script: one state per thread, made before the run (NULL without -s). */
+    /* Virtual users (closed model) instead of connections, when users > 0. */
+    uint32_t users;
+    double spawn_rate; /* users started per second; 0 starts them all at once */
+    int stage_count; /* ramps: from the last stage's users to this one's, linearly */
+    uint32_t stage_users[ENGINE_MAX_STAGES];
+    int64_t stage_ms[ENGINE_MAX_STAGES];
+    int64_t stop_timeout_ms; /* tasks in progress at the end get this long */
+    double think_scale;
+    uint64_t seed;
+    const int *class_of_id; /* user class of each global user id */
+    uint32_t class_of_id_len;
+    const char *authority;
+    const char *origin;
+
+    /* A script: one state per thread, made before the run (NULL without -s). */
     script_host *script;
     /* How long stopped workers get before the run is declared incomplete. */
     int64_t stop_grace_ms;

@@ -25,6 +25,7 @@ typedef struct run_state {
     uv_timer_t duration;
     uv_timer_t progress;
     uv_timer_t grace;
+    uv_timer_t spawn;
     int incomplete;
     int stop_sent;
     int stop;
@@ -66,10 +67,13 @@ static void run_stop(run_state *rs, int why) {
     rs->stop = why;
     rs->stop_ns = uv_hrtime();
     uv_timer_stop(&rs->duration);
+    uv_timer_stop(&rs->spawn);
     for (int i = 0; i < rs->count; i++) {
         worker_stop(&rs->workers[i]);
     }
-    uv_timer_start(&rs->grace, run_grace_cb, (uint64_t)rs->cfg->stop_grace_ms, 0);
+    uv_timer_start(
+        &rs->grace, run_grace_cb,
+        (uint64_t)(rs->cfg->stop_grace_ms + (rs->cfg->users ? rs->cfg->stop_timeout_ms : 0)), 0);
 }
 
 static void run_close_handles(run_state *rs) {
@@ -79,6 +83,7 @@ static void run_close_handles(run_state *rs) {
     uv_close((uv_handle_t *)&rs->duration, NULL);
     uv_close((uv_handle_t *)&rs->progress, NULL);
     uv_close((uv_handle_t *)&rs->grace, NULL);
+    uv_close((uv_handle_t *)&rs->spawn, NULL);
 }
 
 /* Workers call this through the notify handle whenever something changed. */
@@ -167,6 +172,46 @@ static void run_progress_cb(uv_timer_t *t) {
     stats_hist_free(h);
 }
 
+/* How many users should run t_ms into the test: the spawn rate, or the stages' ramps. */
+static uint32_t run_users_at(const engine_config *cfg, int64_t t_ms) {
+    if (cfg->stage_count > 0) {
+        double from = 0;
+        for (int i = 0; i < cfg->stage_count; i++) {
+            double to = cfg->stage_users[i];
+            if (t_ms < cfg->stage_ms[i]) {
+                double f = cfg->stage_ms[i] > 0 ? (double)t_ms / (double)cfg->stage_ms[i] : 1;
+                return (uint32_t)(from + (to - from) * f + 0.5);
+            }
+            t_ms -= cfg->stage_ms[i];
+            from = to;
+        }
+        return (uint32_t)from;
+    }
+    if (cfg->spawn_rate <= 0) {
+        return cfg->users;
+    }
+    {
+        double n = cfg->spawn_rate * (double)t_ms / 1000.0;
+        uint32_t want = (uint32_t)n + 1; /* the first user starts at once */
+        return want < cfg->users ? want : cfg->users;
+    }
+}
+
+/* Splits the users wanted now across the workers, as the ids interleave. */
+static void run_spawn_cb(uv_timer_t *t) {
+    run_state *rs = t->data;
+    int64_t t_ms = (int64_t)((uv_hrtime() - rs->shared.start_ns) / NS_PER_MS);
+    uint32_t total = run_users_at(rs->cfg, t_ms);
+
+    if (total > rs->out->users_peak) {
+        rs->out->users_peak = total;
+    }
+    for (int i = 0; i < rs->count; i++) {
+        uint32_t share = total / (uint32_t)rs->count + ((uint32_t)i < total % (uint32_t)rs->count);
+        rs->workers[i].users_target = share;
+    }
+}
+
 static int run_start_handles(run_state *rs) {
     int rc = uv_loop_init(&rs->loop);
 
@@ -185,6 +230,11 @@ static int run_start_handles(run_state *rs) {
     uv_timer_init(&rs->loop, &rs->progress);
     uv_timer_init(&rs->loop, &rs->grace);
     rs->grace.data = rs;
+    uv_timer_init(&rs->loop, &rs->spawn);
+    rs->spawn.data = rs;
+    if (rs->cfg->users) {
+        uv_timer_start(&rs->spawn, run_spawn_cb, 100, 100);
+    }
     rs->duration.data = rs;
     rs->progress.data = rs;
     if (rs->cfg->duration_ms > 0) {
@@ -206,7 +256,9 @@ static int run_make_workers(run_state *rs) {
     }
     rs->shared.notify = &rs->notify;
     for (int i = 0; i < rs->count; i++) {
-        int conns = cfg->connections / cfg->threads + (i < cfg->connections % cfg->threads);
+        int conns = cfg->users
+            ? 0
+            : cfg->connections / cfg->threads + (i < cfg->connections % cfg->threads);
         uint64_t quota = 0;
         int rc;
 
@@ -233,6 +285,16 @@ static void run_merge(stats_result *out, worker *w) {
     stats_hist_merge(out->tls, w->tls_hs);
     stats_hist_merge(out->ttfb, w->ttfb);
     stats_endpoints_merge(out->endpoints, w->endpoints);
+    stats_endpoints_merge(out->failures, w->failures);
+    stats_endpoints_merge(out->checks, w->checks);
+    if (w->ut) {
+        const char *first;
+        uint64_t n = users_errors(w->ut, &first);
+        if (n && !out->script_errors) {
+            snprintf(out->script_error, sizeof(out->script_error), "%s", first);
+        }
+        out->script_errors += n;
+    }
     stats_series_merge(out->series, w->series);
 }
 
@@ -292,6 +354,9 @@ int engine_run(const engine_config *cfg, stats_result *out) {
     }
 
     rs.shared.start_ns = uv_hrtime();
+    if (cfg->users) {
+        run_spawn_cb(&rs.spawn);
+    }
     for (int i = 0; i < rs.count; i++) {
         uv_thread_create(&rs.workers[i].thread, worker_main, &rs.workers[i]);
     }

@@ -26,10 +26,14 @@ static void worker_flush_point(worker *w) {
     if (p) {
         stats_counters_add(&p->c, &w->point_c);
         stats_hist_merge(p->latency, w->point_hist);
+        if (w->ut) {
+            p->users = w->point_users;
+        }
     }
     uv_mutex_unlock(&w->lock);
     memset(&w->point_c, 0, sizeof(w->point_c));
     stats_hist_reset(w->point_hist);
+    w->point_users = w->ut ? users_active(w->ut) : 0;
 }
 
 /* Moves to the second that now_ns falls in, publishing the one that ended. */
@@ -338,11 +342,165 @@ static void worker_close_handle(worker *w, uv_handle_t *h) {
     uv_close(h, worker_handle_closed);
 }
 
+/* ---- virtual users: the recorder the script layer reports to ---- */
+
+static stats_endpoint *worker_u_endpoint(void *ctx, const char *method, const char *name) {
+    worker *w = ctx;
+
+    return stats_endpoints_get(w->endpoints, method, name, strlen(name));
+}
+
+static void worker_u_started(void *ctx, stats_endpoint *ep, uint64_t bytes_out) {
+    worker *w = ctx;
+
+    worker_advance(w, uv_hrtime());
+    worker_count_start(w, ep);
+    w->totals.bytes_out += bytes_out;
+    ep->c.bytes_out += bytes_out;
+    w->point_c.bytes_out += bytes_out;
+}
+
+static void worker_u_failure_row(worker *w, const users_record *r) {
+    char reason[160];
+    const char *why = r->reason;
+    stats_endpoint *row;
+
+    if (!why) {
+        if (r->status >= 400 &&
+            (r->err_class == STATS_ERR_STATUS_4XX || r->err_class == STATS_ERR_STATUS_429 ||
+             r->err_class == STATS_ERR_STATUS_5XX || r->err_class == STATS_ERR_STATUS_503)) {
+            snprintf(reason, sizeof(reason), "HTTP %d", r->status);
+        } else {
+            snprintf(reason, sizeof(reason), "%s", stats_err_name(r->err_class));
+        }
+        why = reason;
+    }
+    row = stats_endpoints_get(w->failures, r->name ? r->name : "?", why, strlen(why));
+    if (row) {
+        row->c.failed++;
+    }
+}
+
+static void worker_u_ended(void *ctx, const users_record *r) {
+    worker *w = ctx;
+    stats_endpoint *ep = r->ep;
+    int sc = r->status / 100;
+
+    worker_advance(w, r->end_ns ? r->end_ns : uv_hrtime());
+    sc = sc < 1 || sc > 5 ? 0 : sc;
+    if (r->status > 0) {
+        w->totals.responses++;
+        w->totals.status_class[sc]++;
+        ep->c.responses++;
+        ep->c.status_class[sc]++;
+        w->point_c.responses++;
+        w->point_c.status_class[sc]++;
+    }
+    if (r->err_class >= 0) {
+        worker_count_failure(w, ep, r->err_class);
+        worker_u_failure_row(w, r);
+    } else {
+        w->totals.ok++;
+        ep->c.ok++;
+        w->point_c.ok++;
+    }
+    w->totals.bytes_in += r->bytes_in;
+    ep->c.bytes_in += r->bytes_in;
+    w->point_c.bytes_in += r->bytes_in;
+    if (r->sent) {
+        stats_hist_record(w->latency, r->latency_us);
+        stats_hist_record(ep->latency, r->latency_us);
+        stats_hist_record(w->point_hist, r->latency_us);
+        if (r->ttfb_us) {
+            stats_hist_record(w->ttfb, r->ttfb_us);
+        }
+    }
+}
+
+static void worker_u_check(void *ctx, const char *name, int pass) {
+    worker *w = ctx;
+    stats_endpoint *row = stats_endpoints_get(w->checks, "check", name, strlen(name));
+
+    if (row) {
+        if (pass) {
+            row->c.ok++;
+        } else {
+            row->c.failed++;
+        }
+    }
+}
+
+static void worker_u_connected(void *ctx, uint64_t connect_ns, uint64_t handshake_ns) {
+    worker *w = ctx;
+
+    w->shared->ever_connected = 1;
+    w->connections_opened++;
+    stats_hist_record(w->connect, connect_ns / 1000);
+    if (handshake_ns) {
+        stats_hist_record(w->tls_hs, handshake_ns / 1000);
+    }
+}
+
+static void worker_u_gone(void *ctx) {
+}
+
+/* Brings the thread's users to the share main asked for: spawns or retires. */
+static void worker_u_adjust(worker *w) {
+    uint32_t target = w->users_target;
+
+    /* Users that ended on their own (an error in on_start) are not replaced, as in Locust. */
+    while (w->users_spawned - w->users_retired < target) {
+        uint32_t id = (uint32_t)w->id + w->users_spawned * (uint32_t)w->cfg->threads;
+        w->users_spawned++;
+        if (users_spawn(w->ut, id) < 0) {
+            break;
+        }
+    }
+    while (w->users_spawned - w->users_retired > target) {
+        users_retire_one(w->ut);
+        w->users_retired++;
+    }
+}
+
+static void worker_close_handles(worker *w) {
+    if (w->handles_closed) {
+        return;
+    }
+    w->handles_closed = 1;
+    uv_timer_stop(&w->tick);
+    uv_timer_stop(&w->stop_timer);
+    worker_close_handle(w, (uv_handle_t *)&w->tick);
+    worker_close_handle(w, (uv_handle_t *)&w->stop_timer);
+    worker_close_handle(w, (uv_handle_t *)&w->stop_async);
+    for (int i = 0; i < w->conn_count; i++) {
+        worker_close_handle(w, (uv_handle_t *)&w->conns[i].retry);
+    }
+}
+
+static void worker_u_stop_timeout_cb(uv_timer_t *t) {
+    worker *w = t->data;
+
+    w->in_flight += users_cancel(w->ut);
+    worker_close_handles(w);
+}
+
 static void worker_tick_cb(uv_timer_t *t) {
     worker *w = t->data;
     uint64_t now = uv_hrtime();
 
     worker_advance(w, now);
+    if (w->ut) {
+        if (!w->stopping && users_active(w->ut) > w->point_users) {
+            w->point_users = users_active(w->ut);
+        }
+        users_expire(w->ut, now);
+        if (!w->stopping) {
+            worker_u_adjust(w);
+        } else if (users_active(w->ut) == 0) {
+            worker_close_handles(w);
+        }
+        return;
+    }
     for (int i = 0; i < w->conn_count; i++) {
         http_conn_expire(&w->conns[i].http, now);
     }
@@ -358,16 +516,24 @@ static void worker_stop_cb(uv_async_t *a) {
     if (!w->stop_ns) {
         w->stop_ns = uv_hrtime();
     }
+    if (w->ut) {
+        /* Users finish the task they are in; the stop timeout bounds how long that may take. */
+        users_stop(w->ut);
+        if (users_active(w->ut) == 0) {
+            worker_close_handles(w);
+        } else {
+            uv_timer_start(&w->stop_timer, worker_u_stop_timeout_cb,
+                           (uint64_t)w->cfg->stop_timeout_ms, 0);
+        }
+        return;
+    }
     for (int i = 0; i < w->conn_count; i++) {
         worker_conn *wc = &w->conns[i];
         w->in_flight += http_conn_in_flight(&wc->http);
         http_conn_close(&wc->http);
         uv_timer_stop(&wc->retry);
-        worker_close_handle(w, (uv_handle_t *)&wc->retry);
     }
-    uv_timer_stop(&w->tick);
-    worker_close_handle(w, (uv_handle_t *)&w->tick);
-    worker_close_handle(w, (uv_handle_t *)&w->stop_async);
+    worker_close_handles(w);
 }
 
 void worker_stop(worker *w) {
@@ -391,14 +557,18 @@ int worker_init(worker *w, int id, const engine_config *cfg, engine_shared *shar
     w->ttfb = stats_hist_new();
     w->point_hist = stats_hist_new();
     w->endpoints = stats_endpoints_new(STATS_ENDPOINTS_CAP);
+    w->failures = stats_endpoints_new(STATS_ENDPOINTS_CAP);
+    w->checks = stats_endpoints_new(STATS_ENDPOINTS_CAP);
     w->series = stats_series_new();
     if (!w->conns || !w->latency || !w->connect || !w->tls_hs || !w->ttfb || !w->point_hist ||
-        !w->endpoints || !w->series) {
+        !w->endpoints || !w->series || !w->failures || !w->checks) {
         worker_free(w);
         return -ENOMEM;
     }
-    w->fixed_ep = stats_endpoints_get(w->endpoints, cfg->method, cfg->endpoint_name,
-                                      strlen(cfg->endpoint_name));
+    if (!cfg->users) {
+        w->fixed_ep = stats_endpoints_get(w->endpoints, cfg->method, cfg->endpoint_name,
+                                          strlen(cfg->endpoint_name));
+    }
     w->request = cfg->request;
     w->request_len = cfg->request_len;
     w->cfg_is_head = cfg->is_head;
@@ -429,6 +599,38 @@ int worker_init(worker *w, int id, const engine_config *cfg, engine_shared *shar
     return 0;
 }
 
+static int worker_u_setup(worker *w) {
+    const engine_config *cfg = w->cfg;
+    users_config uc;
+
+    memset(&uc, 0, sizeof(uc));
+    uc.L = w->script->L;
+    uc.loop = &w->loop;
+    uc.rec.ctx = w;
+    uc.rec.endpoint = worker_u_endpoint;
+    uc.rec.started = worker_u_started;
+    uc.rec.ended = worker_u_ended;
+    uc.rec.check = worker_u_check;
+    uc.rec.connected = worker_u_connected;
+    uc.rec.user_gone = worker_u_gone;
+    uc.addr = (const struct sockaddr *)&cfg->addrs[w->id % cfg->addr_count];
+    uc.tls = w->tls;
+    uc.server_name = cfg->server_name;
+    uc.authority = cfg->authority;
+    uc.origin = cfg->origin;
+    uc.is_tls = cfg->tls;
+    uc.timeout_ns = (uint64_t)cfg->timeout_ms * NS_PER_MS;
+    uc.max_body_bytes = cfg->max_body_bytes;
+    uc.think_scale = cfg->think_scale > 0 ? cfg->think_scale : 1.0;
+    uc.seed = cfg->seed;
+    uc.thread_id = w->id;
+    uc.thread_count = cfg->threads;
+    uc.class_of_id = cfg->class_of_id;
+    uc.class_of_id_len = cfg->class_of_id_len;
+    w->ut = users_thread_new(&uc);
+    return w->ut ? 0 : -ENOMEM;
+}
+
 /* Builds what the loop needs: TLS context, Lua state, handles, connections. */
 static int worker_setup(worker *w) {
     char err[256];
@@ -449,13 +651,20 @@ static int worker_setup(worker *w) {
         uv_timer_init(&w->loop, &wc->retry);
         wc->retry.data = wc;
     }
-    w->L = luaL_newstate();
-    if (!w->L) {
-        return -ENOMEM;
+    uv_timer_init(&w->loop, &w->stop_timer);
+    w->stop_timer.data = w;
+    if (!w->script) {
+        w->L = luaL_newstate(); /* every thread has a state, even with nothing to run in it */
+        if (!w->L) {
+            return -ENOMEM;
+        }
+        luaL_openlibs(w->L);
     }
-    luaL_openlibs(w->L);
     if (w->cfg->tls && net_tls_ctx_new(&w->tls, &w->cfg->tls_cfg, err, sizeof(err)) < 0) {
         return -EINVAL;
+    }
+    if (w->cfg->users) {
+        return worker_u_setup(w);
     }
     return 0;
 }
@@ -476,8 +685,11 @@ void worker_main(void *arg) {
         w->setup_error = 1;
         uv_async_send(w->shared->notify);
     } else {
-        for (int i = 0; i < w->conn_count && !w->stop_requested; i++) {
+        for (int i = 0; i < w->conn_count && !w->stop_requested && !w->ut; i++) {
             worker_connect(w, &w->conns[i]);
+        }
+        if (w->ut) {
+            worker_u_adjust(w);
         }
     }
     uv_run(&w->loop, UV_RUN_DEFAULT);
@@ -499,6 +711,9 @@ void worker_free(worker *w) {
     stats_hist_free(w->ttfb);
     stats_hist_free(w->point_hist);
     stats_endpoints_free(w->endpoints);
+    stats_endpoints_free(w->failures);
+    stats_endpoints_free(w->checks);
+    users_thread_free(w->ut);
     stats_series_free(w->series);
     if (w->tls) {
         net_tls_ctx_free(w->tls);

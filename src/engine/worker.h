@@ -7,6 +7,7 @@
 
 #include "engine/engine.h"
 #include "http/conn.h"
+#include "script/users.h"
 #include "stats/stats.h"
 
 /* State every worker shares with the main thread; written with atomics only. */
@@ -66,10 +67,21 @@ typedef struct worker {
 
     /* The second being filled, flushed into series under lock when a second ends. */
     uint32_t point_sec;
+    uint32_t point_users; /* most users running during the second */
     stats_counters point_c;
     stats_hist *point_hist;
     uv_mutex_t lock;
     stats_series *series; /* guarded by lock */
+
+    /* Virtual users: the thread's share of the users, set by main as the ramp goes. */
+    users_thread *ut;
+    atomic_uint users_target;
+    uint32_t users_spawned;
+    uint32_t users_retired;
+    uv_timer_t stop_timer;
+    int handles_closed;
+    stats_endpoints *failures; /* (name, reason) as (method, name) rows, count in c.failed */
+    stats_endpoints *checks; /* ("check", name) rows: passes in c.ok, fails in c.failed */
 
     atomic_int stop_requested;
     atomic_int quota_done;

@@ -302,9 +302,70 @@ static json_t *json_series(const stats_result *r, int *full_digits) {
     return a;
 }
 
+static json_t *json_document_base(const stats_result *r, int *full_digits, int stop);
+
+/* failures [{name, reason, count}] and checks [{name, passes, fails}] of user-style runs. */
+static json_t *json_rows(const stats_endpoints *t, int checks) {
+    json_t *a = json_array();
+    size_t n = t ? stats_endpoints_count(t) : 0;
+
+    for (size_t i = 0; i < n; i++) {
+        const stats_endpoint *e = stats_endpoints_at(t, i);
+        if (checks) {
+            json_array_append_new(a,
+                                  json_pack("{s:o, s:o, s:o}", "name", json_text(e->name), "passes",
+                                            json_u64(e->c.ok), "fails", json_u64(e->c.failed)));
+        } else {
+            json_array_append_new(a,
+                                  json_pack("{s:o, s:o, s:o}", "name", json_text(e->method),
+                                            "reason", json_text(e->name), "count",
+                                            json_u64(e->c.failed)));
+        }
+    }
+    return a;
+}
+
+static json_t *json_thresholds(const stats_result *r) {
+    json_t *a = json_array();
+
+    for (size_t i = 0; i < r->threshold_count; i++) {
+        const stats_threshold *t = &r->thresholds[i];
+        json_array_append_new(a,
+                              json_pack("{s:o, s:f, s:b, s:b}", "expr", json_text(t->expr), "value",
+                                        t->value, "pass", t->pass, "missing", t->missing));
+    }
+    return a;
+}
+
+/* Fields later issues added beside the first schema's; none of the first ones changes. */
+static json_t *json_add_user_fields(json_t *doc, const stats_result *r) {
+    json_t *cf = doc ? json_object_get(doc, "config") : NULL;
+
+    if (!doc) {
+        return NULL;
+    }
+    if (cf) {
+        json_object_set_new(cf, "users", json_u64(r->config.users));
+        json_object_set_new(cf, "spawn_rate", json_real(r->config.spawn_rate));
+        json_object_set_new(cf, "preset", json_text(r->config.preset));
+    }
+    json_object_set_new(doc, "users_peak", json_u64(r->users_peak));
+    json_object_set_new(doc, "failures", json_rows(r->failures, 0));
+    json_object_set_new(doc, "checks", json_rows(r->checks, 1));
+    json_object_set_new(doc, "thresholds", json_thresholds(r));
+    json_object_set_new(doc, "script_errors", json_u64(r->script_errors));
+    json_object_set_new(doc, "script_error",
+                        r->script_error[0] ? json_text(r->script_error) : json_null());
+    return doc;
+}
+
 static json_t *json_document(const stats_result *r, int *full_digits) {
     int stop = r->stop >= 0 && r->stop <= STATS_STOP_INCOMPLETE ? r->stop : STATS_STOP_DONE;
 
+    return json_add_user_fields(json_document_base(r, full_digits, stop), r);
+}
+
+static json_t *json_document_base(const stats_result *r, int *full_digits, int stop) {
     return json_pack("{s:s, s:o, s:o, s:f, s:s, s:o*, s:b, s:o, s:o, s:o, s:o, s:o, s:o}", "schema",
                      REPORT_JSON_SCHEMA, "volley_version", json_text(r->version), "started_at",
                      json_text(r->started_at), "duration_s", json_round(r->duration_s, 1e6), "stop",

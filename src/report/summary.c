@@ -119,7 +119,12 @@ static void print_header(FILE *out, const stats_result *r) {
         fprintf(out, "%" PRIu64 " requests", cf->requests);
     }
     fprintf(out, " test @ %s\n", cf->url ? cf->url : "");
-    fprintf(out, "  %d threads and %d connections\n", cf->threads, cf->connections);
+    if (cf->users > 0) {
+        fprintf(out, "  %d threads and %u users (spawn rate %.4g/s%s%s)\n", cf->threads, cf->users,
+                cf->spawn_rate, cf->preset ? ", preset " : "", cf->preset ? cf->preset : "");
+    } else {
+        fprintf(out, "  %d threads and %d connections\n", cf->threads, cf->connections);
+    }
 }
 
 static void print_distribution(FILE *out, const stats_hist *h) {

@@ -14,6 +14,7 @@
 
 #include "http/request.h"
 #include "script/state.h"
+#include "script/users.h"
 
 #define WRK_THREAD_MT "volley.thread"
 #define WRK_ADDR_MT "volley.addr"
@@ -371,6 +372,7 @@ static lua_State *wrk_new_state(script_host *h, char *err, size_t err_len) {
         return NULL;
     }
     if (wrk_make_table(L, &h->target, err, err_len) < 0 ||
+        users_prepare_state(L, err, err_len) < 0 ||
         script_run_file(L, h->path, h->target.init_deadline_ms, err, err_len) < 0) {
         lua_close(L);
         return NULL;
@@ -399,6 +401,7 @@ int script_host_new(script_host **out, const char *path, const script_target *t,
     h->has_request = wrk_is_function(h->L, "request");
     h->has_response = wrk_is_function(h->L, "response");
     h->has_done = wrk_is_function(h->L, "done");
+    h->user_classes = users_class_count(h->L, NULL, 0);
     *out = h;
     return 0;
 }
@@ -476,7 +479,7 @@ int script_host_add_thread(script_host *h, int id, const struct sockaddr_storage
     t->has_delay = wrk_is_function(t->L, "delay");
     t->has_request = wrk_is_function(t->L, "request");
     t->has_response = wrk_is_function(t->L, "response");
-    if (!t->has_request) {
+    if (!t->has_request && !h->user_classes) {
         t->static_request = script_thread_static_request(t, &t->static_request_len, err, err_len);
         if (!t->static_request) {
             return -1;

@@ -33,6 +33,7 @@ typedef struct script_host {
     char *path;
     script_target target;
     int has_setup, has_init, has_delay, has_request, has_response, has_done;
+    int user_classes; /* user-style: how many user classes the script defined */
     script_thread **threads;
     int thread_count;
 } script_host;

@@ -15,7 +15,10 @@ int stats_result_init(stats_result *r) {
     r->ttfb = stats_hist_new();
     r->endpoints = stats_endpoints_new(STATS_ENDPOINTS_CAP);
     r->series = stats_series_new();
-    if (!r->latency || !r->connect || !r->tls || !r->ttfb || !r->endpoints || !r->series) {
+    r->failures = stats_endpoints_new(STATS_ENDPOINTS_CAP);
+    r->checks = stats_endpoints_new(STATS_ENDPOINTS_CAP);
+    if (!r->latency || !r->connect || !r->tls || !r->ttfb || !r->endpoints || !r->series ||
+        !r->failures || !r->checks) {
         stats_result_free(r);
         return -ENOMEM;
     }
@@ -30,6 +33,9 @@ void stats_result_free(stats_result *r) {
     stats_hist_free(r->ttfb);
     stats_endpoints_free(r->endpoints);
     stats_series_free(r->series);
+    stats_endpoints_free(r->failures);
+    stats_endpoints_free(r->checks);
+    r->failures = r->checks = NULL;
     r->latency = r->connect = r->tls = r->ttfb = NULL;
     r->endpoints = NULL;
     r->series = NULL;
@@ -37,7 +43,8 @@ void stats_result_free(stats_result *r) {
     free(r->config.url);
     free(r->config.script);
     free(r->config.mode);
-    r->config.url = r->config.script = r->config.mode = NULL;
+    free(r->config.preset);
+    r->config.url = r->config.script = r->config.mode = r->config.preset = NULL;
     for (size_t i = 0; i < r->config.header_count && i < STATS_MAX_HEADERS; i++) {
         free(r->config.headers[i]);
         r->config.headers[i] = NULL;

@@ -18,6 +18,9 @@ typedef struct stats_config {
     int64_t timeout_ms;
     uint64_t max_body_bytes;
     int tls_verify; /* 1 on, 0 off (-k); 1 for plain http too */
+    uint32_t users; /* user mode: peak users asked for, 0 in connection mode */
+    double spawn_rate; /* users started per second */
+    char *preset; /* the --preset chosen, NULL when none */
     size_t header_count;
     char *headers[STATS_MAX_HEADERS]; /* "Name: value" as given, unredacted */
 } stats_config;
@@ -28,6 +31,16 @@ enum stats_stop {
     STATS_STOP_NO_START, /* nothing could be connected: dns, connect or tls to every address */
     STATS_STOP_INCOMPLETE /* a worker did not stop in time */
 };
+
+#define STATS_MAX_THRESHOLDS 64
+
+/* One pass/fail rule and how the run fared against it. */
+typedef struct stats_threshold {
+    char expr[160];
+    double value; /* the measured figure, in the rule's unit (ms, %, count, req/s) */
+    int pass; /* 1 held, 0 broken */
+    int missing; /* the rule names an endpoint the run never saw */
+} stats_threshold;
 
 typedef struct stats_result {
     stats_config config;
@@ -46,6 +59,13 @@ typedef struct stats_result {
     uint64_t connections_opened;
     stats_endpoints *endpoints;
     stats_series *series;
+    stats_endpoints *failures; /* rows keyed (request name, reason); count in c.failed */
+    stats_endpoints *checks; /* rows keyed ("check", name); passes in c.ok, fails c.failed */
+    uint32_t users_peak; /* most users running at once (user mode) */
+    char script_error[256]; /* first script error of the run, empty when none */
+    size_t threshold_count;
+    stats_threshold thresholds[STATS_MAX_THRESHOLDS];
+    uint64_t script_errors;
 } stats_result;
 
 /* Allocates the histograms, tables and series of an empty result; 0 or -ENOMEM. */
