@@ -6,7 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "cli/units.h"
+#include "util/units.h"
 
 enum {
     OPT_THREADS = 1,

@@ -5,7 +5,7 @@
 #include <string.h>
 #include <lauxlib.h>
 
-#include "cli/units.h"
+#include "util/units.h"
 
 /* A duration field: a number of seconds or a string such as "5m". 1 when set, 0 when absent,
  * -1 when malformed. */

@@ -1,6 +1,6 @@
 /* units.h: parsing durations ("1m30s", "250ms") and sizes ("64M", "512k") from the command line. */
-#ifndef VOLLEY_CLI_UNITS_H
-#define VOLLEY_CLI_UNITS_H
+#ifndef VOLLEY_UTIL_UNITS_H
+#define VOLLEY_UTIL_UNITS_H
 
 #include <stdint.h>
 

@@ -1,5 +1,5 @@
 /* units.c: parsing durations and sizes given on the command line. */
-#include "cli/units.h"
+#include "util/units.h"
 
 #include <errno.h>
 #include <stdlib.h>
