@@ -40,8 +40,9 @@ int main(int argc, char **argv) {
             return 1;
         }
     }
-    fprintf(out, "const struct { const char *name; const char *src; size_t len; } "
-                 "volley_lua_files[] = {\n");
+    fprintf(out,
+            "const struct { const char *name; const char *src; size_t len; } "
+            "volley_lua_files[] = {\n");
     for (int i = 2; i < argc; i++) {
         const char *base = strrchr(argv[i], '/');
         fprintf(out, "    {\"%s\", embed_%d, sizeof(embed_%d) - 1},\n", base ? base + 1 : argv[i],
