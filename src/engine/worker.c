@@ -314,6 +314,15 @@ static const http_conn_cbs worker_conn_cbs = {
     .on_closed = worker_on_closed,
 };
 
+/* Connecting and the TLS handshake get at least 10 s: with thousands of connections the
+ * handshakes queue (a few dozen at a time per thread), and a short request timeout would turn
+ * that queue into failures and reconnects. */
+static uint64_t worker_connect_timeout_ns(const worker *w) {
+    uint64_t floor_ns = 10000ull * NS_PER_MS;
+
+    return w->timeout_ns > floor_ns ? w->timeout_ns : floor_ns;
+}
+
 static void worker_connect(worker *w, worker_conn *wc) {
     const engine_config *cfg = w->cfg;
     int idx = (int)((uint32_t)(w->id + wc->http.index) % (uint32_t)cfg->addr_count);
@@ -327,7 +336,7 @@ static void worker_connect(worker *w, worker_conn *wc) {
     }
     wc->tried++;
     wc->delay_done = 0;
-    http_conn_connect(&wc->http, addr, w->tls, cfg->server_name, w->timeout_ns);
+    http_conn_connect(&wc->http, addr, w->tls, cfg->server_name, worker_connect_timeout_ns(w));
 }
 
 static void worker_handle_closed(uv_handle_t *h) {

@@ -39,7 +39,7 @@ static void stream_read_cb(uv_stream_t *h, ssize_t nread, const uv_buf_t *buf) {
         return;
     }
     if (nread < 0) {
-        if (nread == UV_EOF && s->transport && !s->ready) {
+        if (s->transport && !s->ready) {
             rc = s->transport->input(s, NULL, 0);
             stream_fail(s, rc < 0 ? rc : NET_ETLS);
             return;

@@ -185,6 +185,9 @@ static void print_extras(FILE *out, const stats_result *r) {
         report_format_duration_us((double)stats_hist_percentile(r->tls, 99), p99, sizeof(p99));
         fprintf(out, "  TLS handshake: mean %s, p99 %s\n", mean, p99);
     }
+    if (!r->config.tls_verify) {
+        fprintf(out, "  TLS verification off (-k): certificates were not checked\n");
+    }
 }
 
 /* Prints the wrk-style summary of a finished run, then volley's extra lines. */
