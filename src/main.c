@@ -1,5 +1,6 @@
 /* main.c: volley's command line: turns flags into a run, prints the summary, saves results. */
 #include <errno.h>
+#include <sys/resource.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -301,6 +302,22 @@ static int main_users_setup(const args_run *a, script_host *h, engine_config *ec
     return *order ? 0 : -1;
 }
 
+/* Raises the open-file limit to the hard limit: each connection or user is a socket. Returns
+ * how many sockets fit, leaving room for the process's other files. */
+static uint64_t main_raise_nofile(void) {
+    struct rlimit rl;
+
+    if (getrlimit(RLIMIT_NOFILE, &rl) < 0) {
+        return 1024;
+    }
+    if (rl.rlim_cur < rl.rlim_max) {
+        rl.rlim_cur = rl.rlim_max;
+        setrlimit(RLIMIT_NOFILE, &rl);
+        getrlimit(RLIMIT_NOFILE, &rl);
+    }
+    return rl.rlim_cur > 64 ? (uint64_t)rl.rlim_cur - 64 : 0;
+}
+
 static int main_exit_code(const stats_result *r) {
     switch (r->stop) {
         case STATS_STOP_NO_START:
@@ -405,6 +422,22 @@ static int main_run(int argc, char **argv) {
         return EXIT_NO_START;
     }
     ec.request = request;
+    {
+        uint64_t room = main_raise_nofile();
+        uint64_t want = ec.users ? ec.users : (uint64_t)ec.connections;
+        if (want > room) {
+            fprintf(stderr,
+                    "volley: %llu %s need as many sockets, but this process may open only %llu "
+                    "(ulimit -n); raise the hard limit or lower -%c\n",
+                    (unsigned long long)want, ec.users ? "users" : "connections",
+                    (unsigned long long)room, ec.users ? 'u' : 'c');
+            free(request);
+            stats_result_free(&r);
+            script_host_free(script);
+            free(class_order);
+            return EXIT_USAGE;
+        }
+    }
     main_fill_config(&r, &a);
     if (ec.users) {
         free(r.config.mode);

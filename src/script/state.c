@@ -128,8 +128,26 @@ int script_pcall(lua_State *L, int nargs, int nres, int64_t deadline_ms, char *e
     return 0;
 }
 
+/* Lets a script require modules that sit beside it, as scripts/indieshots/ does. */
+static void script_add_dir_to_path(lua_State *L, const char *path) {
+    const char *slash = strrchr(path, '/');
+
+    lua_getglobal(L, "package");
+    if (slash) {
+        lua_pushlstring(L, path, (size_t)(slash - path));
+    } else {
+        lua_pushliteral(L, ".");
+    }
+    lua_pushliteral(L, "/?.lua;");
+    lua_getfield(L, -3, "path");
+    lua_concat(L, 3);
+    lua_setfield(L, -2, "path");
+    lua_pop(L, 1);
+}
+
 int script_run_file(lua_State *L, const char *path, int64_t deadline_ms, char *err,
                     size_t err_len) {
+    script_add_dir_to_path(L, path);
     if (luaL_loadfile(L, path) != 0) {
         script_copy_error(L, err, err_len);
         lua_pop(L, 1);
