@@ -71,7 +71,7 @@ static void main_name_part(const args_run *a, const url_parts *u, uint32_t users
         const char *slash = strrchr(a->script, '/');
         base = slash ? slash + 1 : a->script;
     }
-    snprintf(stem, sizeof(stem), "%s", base);
+    snprintf(stem, sizeof(stem), "%.100s", base);
     if (a->script) {
         char *dot = strrchr(stem, '.');
         if (dot && strcmp(dot, ".lua") == 0) {
@@ -121,7 +121,7 @@ static int main_resolve(const url_parts *u, engine_config *ec, stats_result *r) 
         r->totals.failed = (uint64_t)ec->connections;
         r->totals.errors[STATS_ERR_DNS] = (uint64_t)ec->connections;
         r->stop = STATS_STOP_NO_START;
-        snprintf(r->stop_reason, sizeof(r->stop_reason), "cannot resolve %s: %s", u->host,
+        snprintf(r->stop_reason, sizeof(r->stop_reason), "cannot resolve %.180s: %s", u->host,
                  uv_strerror(rc));
         return rc;
     }
