@@ -154,7 +154,9 @@ static void worker_script_failed(worker *w, worker_conn *wc) {
         worker_self_stop(w);
         return;
     }
-    wc->delay_done = 1;
+    /* The failed attempt was a request: the next one goes through delay() again. The pause
+     * keeps a script that always fails from spinning a core. */
+    wc->delay_done = 0;
     uv_timer_start(&wc->retry, worker_send_cb, 10, 0);
 }
 
