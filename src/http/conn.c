@@ -155,7 +155,8 @@ static int conn_on_headers_complete(llhttp_t *p) {
         return -1; /* protocol upgrades are not load-testable over HTTP/1.1 */
     }
     /* 1 tells llhttp the response has no body, which is what a HEAD answer means. */
-    return c->is_head && c->status >= 200 ? 1 : 0;
+    /* 204 and 304 never have a body, whatever Content-Length says (RFC 9110 8.6). */
+    return (c->is_head && c->status >= 200) || c->status == 204 || c->status == 304 ? 1 : 0;
 }
 
 static int conn_keep_body(http_conn *c, const char *at, size_t len) {
