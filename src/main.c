@@ -21,6 +21,7 @@
 #include "script/options.h"
 #include "script/users.h"
 #include "script/wrk.h"
+#include "target/target.h"
 
 #define EXIT_OK 0
 #define EXIT_THRESHOLD 1
@@ -502,6 +503,9 @@ static int main_run(int argc, char **argv) {
 
 int main(int argc, char **argv) {
     signal(SIGPIPE, SIG_IGN);
+    if (argc > 1 && strcmp(argv[1], "target") == 0) {
+        return target_main(argc - 1, argv + 1);
+    }
     if (argc > 1 && strcmp(argv[1], "run") == 0) {
         return main_run(argc - 1, argv + 1);
     }

@@ -55,7 +55,11 @@ local function add_tasks(cls, batches)
     cls.on_start = prepare
 
     cls:task(3, "generate shots", function(self)
-        app.generate_shots(self, self.job, scene(self))
+        local s = scene(self)
+        app.generate_shots(self, self.job, s)
+        if s == 0 then
+            self.images = 0 -- a new shot list for scene 0 has no images yet
+        end
     end)
 
     cls:task(2, "regenerate image", function(self)
