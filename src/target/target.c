@@ -65,6 +65,7 @@ static const char target_usage[] =
     "  --openai-attempts N      tries per call before 503 (default 3)\n"
     "  --capacity N             concurrent generations (default 8)\n"
     "  --queue-timeout-ms MS    wait for a generation slot before 503 (default 30000)\n"
+    "  --queue-timeout T        the same as a duration: 500ms, 30s, 1m\n"
     "  --edge-rate N            hosting-layer requests/s before 429 (default 0: off)\n"
     "  --edge-502-rate P        share of requests answered 502 (default 0)\n"
     "  --image-bytes N          base64 length of one image (default 200000)\n"
@@ -107,6 +108,26 @@ static int target_number(const char *s, double *out, int bytes) {
         return -1;
     }
     *out = v;
+    return 0;
+}
+
+/* Parses a duration with a unit (ms, s, m, h; a bare number is seconds) into milliseconds. */
+static int target_duration_ms(const char *s, double *out) {
+    char *end;
+    errno = 0;
+    double v = strtod(s, &end);
+    if (end == s || errno || v != v || v < 0) {
+        return -1;
+    }
+    double unit = strcmp(end, "ms") == 0 ? 1
+        : strcmp(end, "s") == 0 || !*end ? 1000
+        : strcmp(end, "m") == 0          ? 60000
+        : strcmp(end, "h") == 0          ? 3600000
+                                         : -1;
+    if (unit < 0) {
+        return -1;
+    }
+    *out = v * unit;
     return 0;
 }
 
@@ -163,6 +184,13 @@ static int target_flag(target_opts *o, const char *flag, const char *val) {
     int bytes = strcmp(flag, "--max-body") == 0 || strcmp(flag, "--image-bytes") == 0;
     int is_range = strcmp(flag, "--chat-ms") == 0 || strcmp(flag, "--image-ms") == 0 ||
         strcmp(flag, "--shots") == 0;
+    if (strcmp(flag, "--queue-timeout") == 0) {
+        if (target_duration_ms(val, &m->queue_timeout_ms) < 0) {
+            return target_usage_error("bad duration '%s' for --queue-timeout (e.g. 500ms, 30s)",
+                                      val);
+        }
+        return 0;
+    }
     int is_text = strcmp(flag, "--listen") == 0 || strcmp(flag, "--accounts") == 0 ||
         strcmp(flag, "--cert") == 0 || strcmp(flag, "--key") == 0 || strcmp(flag, "--fault") == 0 ||
         strcmp(flag, "--latency-dist") == 0;

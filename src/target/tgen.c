@@ -624,6 +624,15 @@ static void tgen_batch_run(tgen *g) {
     tgen_batch_next(g);
 }
 
+/* Makes the peer's text in an item valid UTF-8 again after truncation. */
+static void tgen_item_clean(tgen_item *it) {
+    tstore_utf8_clean(it->type);
+    tstore_utf8_clean(it->lens);
+    tstore_utf8_clean(it->notes);
+    tstore_utf8_clean(it->desc);
+    tstore_utf8_clean(it->prompt);
+}
+
 /* Fills a batch item from a stored shot; caller holds the store lock. */
 static void tgen_item_from_shot(tgen_item *it, const tstore_scene *sc, const tstore_shot *sh,
                                 int job, int scene, int i) {
@@ -889,6 +898,7 @@ void tgen_storyboards_regenerate(tsrv_req *req, troutes_match *m) {
     } else {
         snprintf(g->prompt, sizeof(g->prompt), "%s", items[i].prompt);
     }
+    tstore_utf8_clean(g->prompt);
     json_decref(body);
     free(items);
     tstore_lock();
@@ -961,6 +971,7 @@ void tgen_guide_image(tsrv_req *req, troutes_match *m) {
                    tgen_str(b, "shotDescription", "A scene"),
                    tgen_str(b, "lighting", "Natural light"),
                    tgen_str(b, "moodAndAmbience", "Neutral"));
+    tstore_utf8_clean(g->prompt);
     tgen_start(g, tgen_guide_run);
 }
 
@@ -979,6 +990,7 @@ void tgen_guide_regenerate(tsrv_req *req, troutes_match *m) {
     } else {
         snprintf(g->prompt, sizeof(g->prompt), "%s", base);
     }
+    tstore_utf8_clean(g->prompt);
     tgen_start(g, tgen_guide_run);
 }
 
@@ -1032,6 +1044,7 @@ void tgen_guide_storyboards(tsrv_req *req, troutes_match *m) {
         tgen_prompt_of(it->prompt, sizeof(it->prompt), it->type, it->desc,
                        tgen_str(s, "lighting", "Natural light"),
                        tgen_str(s, "moodAndAmbience", "Neutral"));
+        tgen_item_clean(it);
     }
     tgen_start(g, tgen_batch_run);
 }

@@ -102,6 +102,46 @@ static int64_t tstore_wall_ms(void) {
     return (int64_t)tv.tv_sec * 1000 + tv.tv_usec / 1000;
 }
 
+/* Length of the valid UTF-8 sequence at p (1 to 4), or 0 when it is invalid or cut short. */
+static int tstore_utf8_seq(const unsigned char *p) {
+    int n = p[0] < 0x80               ? 1
+        : p[0] >= 0xc2 && p[0] < 0xe0 ? 2
+        : p[0] >= 0xe0 && p[0] < 0xf0 ? 3
+        : p[0] >= 0xf0 && p[0] < 0xf5 ? 4
+                                      : 0;
+    for (int i = 1; i < n; i++) {
+        if ((p[i] & 0xc0) != 0x80) {
+            return 0;
+        }
+    }
+    return n;
+}
+
+/* Makes s valid UTF-8 in place: a sequence cut at the end is dropped, invalid bytes become '?'.
+ * Overlong three- and four-byte forms pass; jansson accepts what this leaves. */
+void tstore_utf8_clean(char *s) {
+    unsigned char *p = (unsigned char *)s;
+    while (*p) {
+        int n = tstore_utf8_seq(p);
+        if (n > 0) {
+            p += n;
+            continue;
+        }
+        size_t rest = strlen((char *)p);
+        if (p[0] >= 0xc2 && p[0] < 0xf5 && rest < 4) {
+            int i = 1;
+            while (p[i] && (p[i] & 0xc0) == 0x80) {
+                i++;
+            }
+            if (!p[i]) {
+                *p = '\0'; /* a sequence cut short by truncation */
+                return;
+            }
+        }
+        *p++ = '?';
+    }
+}
+
 /* An email is usable when it fits, has an @ and holds nothing that needs escaping in JSON. */
 static int tstore_email_ok(const char *email) {
     size_t n = strlen(email);
@@ -475,10 +515,17 @@ static int tstore_split_scenes(const char *content, size_t len, tstore_scene **o
             tstore_scene_excerpt(&scenes[n - 1], line, ll);
         }
     }
+    for (int i = 0; i < n; i++) {
+        tstore_utf8_clean(scenes[i].heading);
+        tstore_utf8_clean(scenes[i].location);
+        tstore_utf8_clean(scenes[i].time_of_day);
+        tstore_utf8_clean(scenes[i].excerpt);
+    }
     if (n == 0) {
         static const char untitled[] = "INT. UNTITLED LOCATION - DAY";
         tstore_scene_heading(&scenes[0], untitled, sizeof(untitled) - 1);
         tstore_scene_excerpt(&scenes[0], content, len < 190 ? len : 190);
+        tstore_utf8_clean(scenes[0].excerpt);
         n = 1;
     }
     *out = scenes;
@@ -510,6 +557,7 @@ int tstore_script_add(int owner, const char *title, const char *file_type, const
     s->size_bytes = len;
     s->job_id = tstore_g.njobs;
     snprintf(s->title, sizeof(s->title), "%s", title);
+    tstore_utf8_clean(s->title);
     snprintf(s->file_type, sizeof(s->file_type), "%s", file_type);
     memcpy(s->created_at, now, sizeof(now));
     j->id = tstore_g.njobs;

@@ -136,6 +136,10 @@ int tstore_scene_set_shots(tstore_scene *s, const uint32_t *seeds, int n);
 /* Records a new image for a shot with its prompt (copied). */
 void tstore_shot_set_image(tstore_shot *shot, const char *prompt);
 
+/* Makes s valid UTF-8 in place: a sequence cut at the end is dropped, invalid bytes become '?'.
+ * Text from peers goes through it before it reaches a JSON answer. */
+void tstore_utf8_clean(char *s);
+
 /* ISO-8601 UTC timestamp with milliseconds of a wall-clock time in ms (now when 0). */
 void tstore_iso_time(int64_t wall_ms, char out[32]);
 
