@@ -19,6 +19,7 @@
 #include "report/tables.h"
 #include "report/threshold.h"
 #include "script/options.h"
+#include "script/state.h"
 #include "script/users.h"
 #include "script/wrk.h"
 #include "target/target.h"
@@ -171,6 +172,7 @@ static int main_script_load(script_host **out, const args_run *a, const url_part
     t.args = a->script_args;
     t.arg_count = a->script_arg_count;
     t.init_deadline_ms = a->init_timeout_ms;
+    t.thread_count = a->threads;
     if (script_host_new(out, a->script, &t, err, sizeof(err)) < 0) {
         fprintf(stderr, "volley: script error: %s\n", main_first_line(err));
         return -1;
@@ -254,6 +256,11 @@ static int main_users_setup(const args_run *a, script_host *h, engine_config *ec
                 "volley: %s defines both wrk callbacks (setup/init/request/response/"
                 "delay/done) and users: use one style per script\n",
                 a->script);
+        return -1;
+    }
+    lua_getglobal(h->L, "__volley_check_classes");
+    if (script_pcall(h->L, 0, 0, 0, err, sizeof(err)) < 0) {
+        fprintf(stderr, "volley: %s\n", main_first_line(err));
         return -1;
     }
     if (script_options_read(h->L, a->preset, &o, err, sizeof(err)) < 0) {

@@ -91,7 +91,7 @@ static int conn_hdr_append(http_conn *c, const char *at, size_t len, int termina
     size_t need = c->hdr_len + len + 1;
 
     if (need > c->hdr_cap) {
-        size_t cap = c->hdr_cap ? c->hdr_cap * 2 : 1024;
+        size_t cap = c->hdr_cap ? c->hdr_cap * 2 : 512;
         char *nb;
         while (cap < need) {
             cap *= 2;
@@ -163,7 +163,7 @@ static int conn_keep_body(http_conn *c, const char *at, size_t len) {
     size_t need = c->body_len + len;
 
     if (need > c->body_cap) {
-        size_t cap = c->body_cap ? c->body_cap : 16 * 1024;
+        size_t cap = c->body_cap ? c->body_cap : 1024;
         char *nb;
 
         while (cap < need) {

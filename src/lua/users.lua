@@ -162,7 +162,10 @@ function Class:task(a, b, c)
     return self
 end
 
-local function collapse(path)
+-- Default names are cached per path: the same paths come back request after request.
+local collapsed, collapsed_count = {}, 0
+
+local function collapse_uncached(path)
     path = path:gsub("[?#].*$", "")
     path = path:gsub("/%x%x%x%x%x%x%x%x%-%x%x%x%x%-%x%x%x%x%-%x%x%x%x%-%x%x%x%x%x%x%x%x%x%x%x%x", "/:id")
     path = path:gsub("/%d+", "/:id")
@@ -174,7 +177,22 @@ local function collapse(path)
     return path
 end
 
+local function collapse(path)
+    local name = collapsed[path]
+    if name == nil then
+        name = collapse_uncached(path)
+        if collapsed_count < 10000 then -- a script that randomises paths must not grow it forever
+            collapsed[path] = name
+            collapsed_count = collapsed_count + 1
+        end
+    end
+    return name
+end
+
 local function cookie_header(self, path)
+    if next(self.__jar) == nil then
+        return nil
+    end
     local parts = {}
     local now = V.now()
     for name, c in pairs(self.__jar) do
@@ -261,12 +279,13 @@ end
 function User:request(method, path, opts)
     opts = opts or {}
     method = string.upper(method)
-    local headers = {}
-    for k, v in pairs(self.headers) do
-        headers[k] = v
-    end
-    if opts.headers then
-        for k, v in pairs(opts.headers) do
+    local headers = self.headers
+    if opts.headers or opts.json ~= nil then
+        headers = {}
+        for k, v in pairs(self.headers) do
+            headers[k] = v
+        end
+        for k, v in pairs(opts.headers or {}) do
             headers[k] = v
         end
     end
@@ -283,7 +302,7 @@ function User:request(method, path, opts)
             headers["Content-Type"] = "application/json"
         end
     end
-    local name = opts.name or (method .. " " .. collapse(path))
+    local name = opts.name or collapse(method .. " " .. path)
     local hops = opts.redirects
     if hops == nil then
         hops = (opts.follow_redirects == false) and 0 or 10
@@ -313,6 +332,9 @@ function User:request(method, path, opts)
             end
             path = nextpath
             hops = hops - 1
+            if not opts.name then
+                name = collapse(method .. " " .. path) -- each hop is a row of its own
+            end
         elseif retry and attempt < (retry.attempts or 3) and
                 status_in(retry.statuses or { 429, 503 }, r.status) then
             V.sleep(self.__h, retry_wait(retry, attempt, r))
@@ -362,6 +384,16 @@ local function think(cls, self, started)
     end
     if seconds and seconds > 0 then
         V.sleep(self.__h, seconds, true) -- a think time: the stop cuts it short
+    end
+end
+
+-- Refuses classes that cannot run: called once before any load.
+function __volley_check_classes()
+    for i, cls in ipairs(classes) do
+        if #cls.tasks == 0 then
+            error("user class " .. cls.name .. " (the " .. i .. "th user{}) has no task: add one"
+                .. " with " .. cls.name .. ":task(weight, name, fn)", 0)
+        end
     end
 end
 

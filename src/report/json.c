@@ -16,6 +16,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "report/verdict.h"
+
 /* How many -N suffixes are tried before giving up on a name. */
 #define JSON_MAX_SUFFIX 10000
 /* A series longer than a week is not a file volley wrote; refusing it bounds the allocation. */
@@ -356,6 +358,7 @@ static json_t *json_add_user_fields(json_t *doc, const stats_result *r) {
     json_object_set_new(doc, "script_errors", json_u64(r->script_errors));
     json_object_set_new(doc, "script_error",
                         r->script_error[0] ? json_text(r->script_error) : json_null());
+    json_object_set_new(doc, "verdict", report_verdict_json(r));
     return doc;
 }
 
@@ -897,6 +900,93 @@ static void json_read_series(json_reader *rd, const json_t *doc, stats_result *r
     }
 }
 
+/* failures [{name, reason, count}] or checks [{name, passes, fails}] back into their table. */
+static void json_read_rows(json_reader *rd, const json_t *doc, const char *key,
+                           stats_endpoints *t) {
+    const json_t *a = json_get_array(rd, doc, "", key), *e;
+    int checks = strcmp(key, "checks") == 0;
+    char where[48];
+    size_t i;
+
+    json_array_foreach((json_t *)a, i, e) {
+        const char *name, *second;
+        stats_endpoint *row;
+
+        snprintf(where, sizeof(where), "%s[%zu].", key, i);
+        name = json_get_string(rd, e, where, "name");
+        second = checks ? "check" : json_get_string(rd, e, where, "reason");
+        if (rd->rc || !json_is_object(e) || !name || !second) {
+            json_bad(rd, where, checks ? "name" : "reason");
+            return;
+        }
+        /* A failure row is keyed (request name, reason); a check row ("check", name). */
+        row = checks ? stats_endpoints_get(t, "check", name, strlen(name))
+                     : stats_endpoints_get(t, name, second, strlen(second));
+        if (!row) {
+            json_fail(rd, -ENOMEM, "out of memory");
+            return;
+        }
+        json_get_u64(rd, e, where, checks ? "passes" : "count",
+                     checks ? &row->c.ok : &row->c.failed);
+        if (checks) {
+            json_get_u64(rd, e, where, "fails", &row->c.failed);
+        }
+    }
+}
+
+static void json_read_thresholds(json_reader *rd, const json_t *doc, stats_result *r) {
+    const json_t *a = json_get_array(rd, doc, "", "thresholds"), *e;
+    char where[48];
+    size_t i;
+
+    json_array_foreach((json_t *)a, i, e) {
+        stats_threshold *t;
+        const char *expr;
+
+        if (i >= STATS_MAX_THRESHOLDS) {
+            break;
+        }
+        snprintf(where, sizeof(where), "thresholds[%zu].", i);
+        expr = json_get_string(rd, e, where, "expr");
+        if (rd->rc || !json_is_object(e) || !expr) {
+            json_bad(rd, where, "expr");
+            return;
+        }
+        t = &r->thresholds[r->threshold_count++];
+        snprintf(t->expr, sizeof(t->expr), "%s", expr);
+        json_get_double(rd, e, where, "value", &t->value);
+        t->pass = json_is_true(json_object_get(e, "pass"));
+        t->missing = json_is_true(json_object_get(e, "missing"));
+    }
+}
+
+/* The fields of user-style runs (absent from files of the first schema, which read as 0). */
+static void json_read_user_fields(json_reader *rd, const json_t *doc, stats_result *r) {
+    const json_t *cf = json_get_object(rd, doc, "", "config");
+    uint64_t users = 0, peak = 0;
+    const char *s;
+
+    if (cf) {
+        json_get_u64(rd, cf, "config.", "users", &users);
+        json_get_double(rd, cf, "config.", "spawn_rate", &r->config.spawn_rate);
+        json_get_strdup(rd, cf, "config.", "preset", &r->config.preset);
+    }
+    json_get_u64(rd, doc, "", "users_peak", &peak);
+    if (users > UINT32_MAX || peak > UINT32_MAX) {
+        json_bad(rd, "", "users");
+        return;
+    }
+    r->config.users = (uint32_t)users;
+    r->users_peak = (uint32_t)peak;
+    json_read_rows(rd, doc, "failures", r->failures);
+    json_read_rows(rd, doc, "checks", r->checks);
+    json_read_thresholds(rd, doc, r);
+    json_get_u64(rd, doc, "", "script_errors", &r->script_errors);
+    if ((s = json_get_string(rd, doc, "", "script_error")) != NULL) {
+        snprintf(r->script_error, sizeof(r->script_error), "%s", s);
+    }
+}
+
 /* Opens and parses the file and checks its schema; the document or NULL with rd failed. */
 static json_t *json_load_result(json_reader *rd) {
     json_error_t jerr;
@@ -949,6 +1039,7 @@ int report_json_read(const char *path, stats_result *out, char *err, size_t err_
     json_read_run(&rd, doc, out);
     json_read_endpoints(&rd, doc, out);
     json_read_series(&rd, doc, out);
+    json_read_user_fields(&rd, doc, out);
     json_decref(doc);
     if (rd.rc != 0) {
         stats_result_free(out);

@@ -5,41 +5,60 @@
 
 #include "report/format.h"
 
+/* Widths of the endpoint table: 2 + 28 + 10 + 9 + 4 * 10 + 9 = 98 columns. */
+#define TABLES_NAME_W 28
+
+/* How a row is named: "GET /path", or the name alone when it already says its method. */
+static void tables_label(const stats_endpoint *e, char *label, size_t len) {
+    if (strcmp(e->method, "TASK") == 0) {
+        snprintf(label, len, "[task] %s", e->name);
+    } else if (strchr(e->name, ' ') || strncmp(e->name, e->method, strlen(e->method)) == 0) {
+        snprintf(label, len, "%s", e->name);
+    } else {
+        snprintf(label, len, "%s %s", e->method, e->name);
+    }
+}
+
+/* One row; a name too long for its column gets a line of its own above the figures. */
+static void tables_endpoint_row(FILE *out, const char *label, const stats_counters *c,
+                                const stats_hist *h, double duration_s) {
+    char med[32], p95[32], p99[32], max[32];
+    int timed = stats_hist_count(h) > 0;
+
+    if (strlen(label) > TABLES_NAME_W) {
+        fprintf(out, "  %s\n", label);
+        label = "";
+    }
+    fprintf(
+        out, "  %-*s %9llu %8llu %9s %9s %9s %9s %8.2f\n", TABLES_NAME_W, label,
+        (unsigned long long)c->requests, (unsigned long long)c->failed,
+        timed ? report_format_duration_us((double)stats_hist_percentile(h, 50), med, sizeof(med))
+              : "-",
+        timed ? report_format_duration_us((double)stats_hist_percentile(h, 95), p95, sizeof(p95))
+              : "-",
+        timed ? report_format_duration_us((double)stats_hist_percentile(h, 99), p99, sizeof(p99))
+              : "-",
+        timed ? report_format_duration_us((double)stats_hist_max(h), max, sizeof(max)) : "-",
+        duration_s > 0 ? (double)c->requests / duration_s : 0.0);
+}
+
+/* Locust's table: a row per endpoint, then the whole run as "Aggregated". */
 static void tables_endpoints(FILE *out, const stats_result *r) {
     size_t n = stats_endpoints_count(r->endpoints);
-    char med[32], p95[32], p99[32], max[32], avg[32];
+    char label[512];
 
-    fprintf(out, "\n  %-32s %9s %8s %10s %10s %10s %10s %10s %9s\n", "Name", "Requests", "Fails",
-            "Avg", "Median", "p95", "p99", "Max", "Req/s");
+    fprintf(out, "\n  %-*s %9s %8s %9s %9s %9s %9s %8s\n", TABLES_NAME_W, "Name", "Requests",
+            "Failures", "Median", "p95", "p99", "Max", "Req/s");
     for (size_t i = 0; i < n; i++) {
         stats_endpoint *e = stats_endpoints_at(r->endpoints, i);
-        char label[160];
-        const stats_hist *h = e->latency;
-        int timed = stats_hist_count(h) > 0;
 
-        if (strcmp(e->method, "TASK") == 0) {
-            snprintf(label, sizeof(label), "[task] %s", e->name);
-        } else if (strchr(e->name, ' ') || strncmp(e->name, e->method, strlen(e->method)) == 0) {
-            snprintf(label, sizeof(label), "%s", e->name);
-        } else {
-            snprintf(label, sizeof(label), "%s %s", e->method, e->name);
-        }
-        fprintf(
-            out, "  %-32.32s %9llu %8llu %10s %10s %10s %10s %10s %9.2f\n", label,
-            (unsigned long long)e->c.requests, (unsigned long long)e->c.failed,
-            timed ? report_format_duration_us(stats_hist_mean(h), avg, sizeof(avg)) : "-",
-            timed
-                ? report_format_duration_us((double)stats_hist_percentile(h, 50), med, sizeof(med))
-                : "-",
-            timed
-                ? report_format_duration_us((double)stats_hist_percentile(h, 95), p95, sizeof(p95))
-                : "-",
-            timed
-                ? report_format_duration_us((double)stats_hist_percentile(h, 99), p99, sizeof(p99))
-                : "-",
-            timed ? report_format_duration_us((double)stats_hist_max(h), max, sizeof(max)) : "-",
-            r->duration_s > 0 ? (double)e->c.requests / r->duration_s : 0.0);
+        tables_label(e, label, sizeof(label));
+        tables_endpoint_row(out, label, &e->c, e->latency, r->duration_s);
     }
+    fprintf(out, "  %.*s\n", TABLES_NAME_W + 68,
+            "------------------------------------------------------------------------------------"
+            "-----------------");
+    tables_endpoint_row(out, "Aggregated", &r->totals, r->latency, r->duration_s);
 }
 
 static void tables_failures(FILE *out, const stats_result *r) {
@@ -48,10 +67,12 @@ static void tables_failures(FILE *out, const stats_result *r) {
     if (n == 0) {
         return;
     }
+    /* 2 + 8 + 2 + 32 + 1 + 55: the reason is cut to keep within 100 columns. */
     fprintf(out, "\n  Failures\n  %8s  %-32s %s\n", "Count", "Name", "Reason");
     for (size_t i = 0; i < n; i++) {
         stats_endpoint *e = stats_endpoints_at(r->failures, i);
-        fprintf(out, "  %8llu  %-32.32s %s\n", (unsigned long long)e->c.failed, e->method, e->name);
+        fprintf(out, "  %8llu  %-32.32s %.55s\n", (unsigned long long)e->c.failed, e->method,
+                e->name);
     }
 }
 

@@ -39,8 +39,7 @@ typedef struct vuser {
     size_t req_cap;
     uint64_t timeout_ns;
     int is_head;
-    stats_endpoint *ep;
-    char name[256];
+    stats_endpoint *ep; /* its name is the request's name: rows never move */
     int expect[USERS_MAX_EXPECT];
     int expect_count;
 
@@ -48,7 +47,7 @@ typedef struct vuser {
     int pending;
     uint32_t pending_id;
     users_record rec;
-    char reason[256];
+    char *reason; /* a check's or fail()'s reason for the pending response, or NULL */
     uint32_t next_id;
     struct vuser *next_free;
 } vuser;
@@ -129,7 +128,7 @@ static void users_commit(vuser *u) {
         return;
     }
     u->pending = 0;
-    if (u->reason[0]) {
+    if (u->reason) {
         if (u->rec.err_class < 0) {
             u->rec.err_class = STATS_ERR_CHECK;
         }
@@ -138,6 +137,18 @@ static void users_commit(vuser *u) {
         u->rec.reason = NULL; /* the engine names it after the class or status */
     }
     ut->cfg.rec.ended(ut->cfg.rec.ctx, &u->rec);
+    free(u->reason);
+    u->reason = NULL;
+}
+
+static void users_set_reason(vuser *u, const char *prefix, const char *text) {
+    size_t len = strlen(prefix) + strlen(text) + 1;
+
+    free(u->reason);
+    u->reason = malloc(len);
+    if (u->reason) {
+        snprintf(u->reason, len, "%s%s", prefix, text);
+    }
 }
 
 static int users_expected(const vuser *u, int status) {
@@ -202,18 +213,29 @@ static int users_l_origin(lua_State *L) {
     return 1;
 }
 
+/* The thread's number and count are set when its state is made, before the script's top
+ * level runs (a csv() feeder at the top level needs them). */
 static int users_l_thread_id(lua_State *L) {
-    users_thread *ut = users_of(L);
-
-    lua_pushinteger(L, ut ? ut->cfg.thread_id : 0);
+    lua_getfield(L, LUA_REGISTRYINDEX, "volley.thread_id");
+    if (lua_isnil(L, -1)) {
+        lua_pushinteger(L, 0);
+    }
     return 1;
 }
 
 static int users_l_thread_count(lua_State *L) {
-    users_thread *ut = users_of(L);
-
-    lua_pushinteger(L, ut ? ut->cfg.thread_count : 1);
+    lua_getfield(L, LUA_REGISTRYINDEX, "volley.thread_count");
+    if (lua_isnil(L, -1)) {
+        lua_pushinteger(L, 1);
+    }
     return 1;
+}
+
+void users_set_thread(lua_State *L, int id, int count) {
+    lua_pushinteger(L, id);
+    lua_setfield(L, LUA_REGISTRYINDEX, "volley.thread_id");
+    lua_pushinteger(L, count);
+    lua_setfield(L, LUA_REGISTRYINDEX, "volley.thread_count");
 }
 
 static int users_l_check(lua_State *L) {
@@ -223,8 +245,8 @@ static int users_l_check(lua_State *L) {
     uint32_t id = (uint32_t)luaL_optinteger(L, 4, 0);
 
     u->ut->cfg.rec.check(u->ut->cfg.rec.ctx, name, pass);
-    if (!pass && u->pending && (id == 0 || id == u->pending_id) && !u->reason[0]) {
-        snprintf(u->reason, sizeof(u->reason), "check failed: %s", name);
+    if (!pass && u->pending && (id == 0 || id == u->pending_id) && !u->reason) {
+        users_set_reason(u, "check failed: ", name);
     }
     return 0;
 }
@@ -235,7 +257,7 @@ static int users_l_fail(lua_State *L) {
     const char *reason = luaL_checkstring(L, 3);
 
     if (u->pending && id == u->pending_id) {
-        snprintf(u->reason, sizeof(u->reason), "%s", reason);
+        users_set_reason(u, "", reason);
     }
     return 0;
 }
@@ -393,7 +415,6 @@ static int users_l_request(lua_State *L) {
             lua_pop(L, 1);
         }
     }
-    snprintf(u->name, sizeof(u->name), "%s", name);
     u->ep = ut->cfg.rec.endpoint(ut->cfg.rec.ctx, method, name);
     u->is_head = strcmp(method, "HEAD") == 0;
     u->timeout_ns = timeout_s > 0 ? (uint64_t)(timeout_s * 1e9) : ut->cfg.timeout_ns;
@@ -499,10 +520,11 @@ static void users_push_response(vuser *u, const http_outcome *o) {
 
     u->pending = 1;
     u->pending_id = ++u->next_id;
-    u->reason[0] = '\0';
+    free(u->reason);
+    u->reason = NULL;
     memset(&u->rec, 0, sizeof(u->rec));
     u->rec.ep = u->ep;
-    u->rec.name = u->name;
+    u->rec.name = u->ep->name;
     u->rec.status = o->status;
     u->rec.sent = 1;
     u->rec.latency_us = (o->end_ns - o->start_ns) / 1000;
@@ -518,14 +540,14 @@ static void users_push_response(vuser *u, const http_outcome *o) {
     lua_setfield(L, -2, "status");
     lua_pushinteger(L, u->pending_id);
     lua_setfield(L, -2, "__id");
-    lua_pushstring(L, u->name);
+    lua_pushstring(L, u->ep->name);
     lua_setfield(L, -2, "name");
     users_push_headers(L, o->headers ? o->headers : "", o->headers ? o->headers_len : 0, &gzip);
     lua_setfield(L, -3, "set_cookie");
     lua_setfield(L, -2, "headers");
     if (gzip && body_len && users_gunzip(u->ut, body, body_len, &body, &body_len) < 0) {
         u->rec.err_class = STATS_ERR_PARSE;
-        snprintf(u->reason, sizeof(u->reason), "gzip body could not be decoded");
+        users_set_reason(u, "", "gzip body could not be decoded");
         body_len = 0;
     }
     lua_pushlstring(L, body ? body : "", body ? body_len : 0);
@@ -649,6 +671,7 @@ static void users_free(vuser *u) {
     }
     http_conn_release(&u->conn);
     free(u->req);
+    free(u->reason);
     free(u);
 }
 
@@ -890,6 +913,7 @@ void users_thread_free(users_thread *ut) {
     for (uint32_t i = 0; i < ut->count; i++) {
         http_conn_release(&ut->users[i]->conn);
         free(ut->users[i]->req);
+        free(ut->users[i]->reason);
         free(ut->users[i]);
     }
     free(ut->users);

@@ -60,6 +60,9 @@ typedef struct users_config {
  * state before the run, in any thread. 0 or -1 with err set. */
 int users_prepare_state(lua_State *L, char *err, size_t err_len);
 
+/* Tells a state which thread it belongs to (for csv() feeders); before the script runs. */
+void users_set_thread(lua_State *L, int id, int count);
+
 /* The number of user classes the state defined and their weights (weights may be NULL). */
 int users_class_count(lua_State *L, double *weights, int max);
 

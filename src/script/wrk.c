@@ -365,12 +365,13 @@ static int wrk_is_function(lua_State *L, const char *name) {
 }
 
 /* A fresh state with the wrk table and the user's script run in it. */
-static lua_State *wrk_new_state(script_host *h, char *err, size_t err_len) {
+static lua_State *wrk_new_state(script_host *h, int thread_id, char *err, size_t err_len) {
     lua_State *L = script_state_new(NULL, err, err_len);
 
     if (!L) {
         return NULL;
     }
+    users_set_thread(L, thread_id, h->target.thread_count > 0 ? h->target.thread_count : 1);
     if (wrk_make_table(L, &h->target, err, err_len) < 0 ||
         users_prepare_state(L, err, err_len) < 0 ||
         script_run_file(L, h->path, h->target.init_deadline_ms, err, err_len) < 0) {
@@ -390,7 +391,7 @@ int script_host_new(script_host **out, const char *path, const script_target *t,
         return -1;
     }
     h->target = *t;
-    h->L = wrk_new_state(h, err, err_len);
+    h->L = wrk_new_state(h, 0, err, err_len);
     if (!h->L) {
         script_host_free(h);
         return -1;
@@ -452,7 +453,7 @@ int script_host_add_thread(script_host *h, int id, const struct sockaddr_storage
     t->host = h;
     t->id = id;
     memcpy(&t->addr, addr, sizeof(t->addr));
-    t->L = wrk_new_state(h, err, err_len);
+    t->L = wrk_new_state(h, id, err, err_len);
     if (!t->L) {
         free(t);
         return -1;

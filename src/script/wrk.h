@@ -23,6 +23,7 @@ typedef struct script_target {
     const char *const *args; /* values after -- */
     size_t arg_count;
     int64_t init_deadline_ms; /* bound on the script's top level, setup() and init() */
+    int thread_count;
 } script_target;
 
 typedef struct script_thread script_thread;
