@@ -15,6 +15,7 @@
 #include "http/request.h"
 #include "net/net.h"
 #include "report/json.h"
+#include "util/units.h"
 #include "report/summary.h"
 #include "report/tables.h"
 #include "report/threshold.h"
@@ -22,6 +23,7 @@
 #include "script/state.h"
 #include "script/users.h"
 #include "script/wrk.h"
+#include "sweep/sweep.h"
 #include "target/target.h"
 
 #define EXIT_OK 0
@@ -339,8 +341,13 @@ static int main_exit_code(const stats_result *r) {
     }
 }
 
-static int main_run(int argc, char **argv) {
-    args_run a;
+/*
+ * Runs one load test as a asks. With keep NULL it prints the summary, saves the results and
+ * returns the exit code; with keep, it is quiet and hands the result to the caller (who frees
+ * it with stats_result_free), as the sweep's steps do.
+ */
+static int main_execute(args_run *pa, stats_result *keep) {
+    args_run a = *pa;
     url_parts u;
     engine_config ec;
     stats_result r;
@@ -355,17 +362,6 @@ static int main_run(int argc, char **argv) {
     char origin[320];
     int rc, code;
 
-    if (args_parse_run(argc, argv, &a, err, sizeof(err)) < 0) {
-        return main_usage_error(err);
-    }
-    if (a.help) {
-        fputs(args_usage(), stdout);
-        return EXIT_OK;
-    }
-    if (a.version) {
-        printf("volley %s\n", VOLLEY_VERSION);
-        return EXIT_OK;
-    }
     if (url_parse(a.url, &u, &why) < 0) {
         snprintf(err, sizeof(err), "bad URL '%s': %s", a.url, why);
         return main_usage_error(err);
@@ -381,7 +377,7 @@ static int main_run(int argc, char **argv) {
     ec.requests_limit = a.requests;
     ec.timeout_ms = a.timeout_ms;
     ec.max_body_bytes = a.max_body_bytes;
-    ec.progress = isatty(STDERR_FILENO);
+    ec.progress = isatty(STDERR_FILENO) && !keep;
     ec.host = u.host;
     ec.port = u.port;
     ec.server_name = u.ip_literal ? NULL : u.host;
@@ -476,6 +472,18 @@ static int main_run(int argc, char **argv) {
         code == EXIT_OK) {
         code = EXIT_THRESHOLD;
     }
+    if (keep) {
+        if (r.stop == STATS_STOP_INCOMPLETE) {
+            fprintf(stderr, "volley: %s\n", r.stop_reason);
+            fflush(stderr);
+            _exit(EXIT_INCOMPLETE); /* a stuck worker still runs in its Lua state */
+        }
+        script_host_free(script);
+        free(class_order);
+        free(request);
+        *keep = r;
+        return code;
+    }
     if (r.stop != STATS_STOP_NO_START || r.totals.requests) {
         report_summary_print(stdout, &r, a.latency);
         report_tables_print(stdout, &r);
@@ -508,10 +516,260 @@ static int main_run(int argc, char **argv) {
     return code;
 }
 
+static int main_run(int argc, char **argv) {
+    args_run a;
+    char err[512];
+
+    if (args_parse_run(argc, argv, &a, err, sizeof(err)) < 0) {
+        return main_usage_error(err);
+    }
+    if (a.help) {
+        fputs(args_usage(), stdout);
+        return EXIT_OK;
+    }
+    if (a.version) {
+        printf("volley %s\n", VOLLEY_VERSION);
+        return EXIT_OK;
+    }
+    return main_execute(&a, NULL);
+}
+
+/* ---- volley sweep ---- */
+
+typedef struct sweep_opts {
+    uint32_t users[SWEEP_MAX_STEPS];
+    int step_count;
+    int64_t step_ms;
+    int64_t settle_ms;
+    int64_t cooldown_ms;
+    int stop_on_poor;
+    double knee_tput;
+    double knee_latency;
+    double monthly_cost;
+} sweep_opts;
+
+static const char *main_sweep_usage =
+    "Usage: volley sweep -s SCRIPT --users 5,10,25 [options] <url>\n"
+    "  --users LIST          the steps: users per step, in order\n"
+    "  --step T              how long each step is measured (default 60s)\n"
+    "  --settle T            time before each step's measurement, not counted (default 5s)\n"
+    "  --cooldown T          pause between steps (default 0)\n"
+    "  --stop-on-poor        stop after the first step graded POOR\n"
+    "  --knee-throughput F   knee: req/s grew by less than F x the user growth (default 0.5)\n"
+    "  --knee-latency F      knee: p95 grew by more than F times (default 2)\n"
+    "  --monthly-cost X      hosting cost a month: cost per user at capacity\n"
+    "Any run flag (-t, -H, --timeout, --think-scale, --results, -k ...) applies to every step.\n"
+    "Exit codes: 0 a capacity was found, 1 even the first step was not handled, 2 usage.\n";
+
+static int main_sweep_users(const char *list, sweep_opts *o) {
+    char buf[512];
+    char *save = NULL;
+
+    snprintf(buf, sizeof(buf), "%s", list);
+    o->step_count = 0;
+    for (char *t = strtok_r(buf, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
+        char *end;
+        long v = strtol(t, &end, 10);
+        if (*end || v <= 0 || o->step_count >= SWEEP_MAX_STEPS) {
+            return -1;
+        }
+        o->users[o->step_count++] = (uint32_t)v;
+    }
+    return o->step_count > 0 ? 0 : -1;
+}
+
+/* Takes the sweep's own flags out of argv; the rest is left in run_argv for the run parser. */
+static int main_sweep_args(int argc, char **argv, sweep_opts *o, char **run_argv, int *run_argc) {
+    memset(o, 0, sizeof(*o));
+    o->step_ms = 60000;
+    o->settle_ms = 5000;
+    o->knee_tput = 0.5;
+    o->knee_latency = 2.0;
+    *run_argc = 0;
+    run_argv[(*run_argc)++] = argv[0];
+    for (int i = 1; i < argc; i++) {
+        const char *f = argv[i];
+        const char *v = i + 1 < argc ? argv[i + 1] : NULL;
+        int bad = 0;
+
+        if (strcmp(f, "--stop-on-poor") == 0) {
+            o->stop_on_poor = 1;
+            continue;
+        }
+        if (strcmp(f, "--users") && strcmp(f, "--step") && strcmp(f, "--settle") &&
+            strcmp(f, "--cooldown") && strcmp(f, "--knee-throughput") &&
+            strcmp(f, "--knee-latency") && strcmp(f, "--monthly-cost")) {
+            run_argv[(*run_argc)++] = argv[i];
+            continue;
+        }
+        if (!v) {
+            fprintf(stderr, "volley: option %s needs a value\n", f);
+            return -1;
+        }
+        i++;
+        if (strcmp(f, "--users") == 0) {
+            bad = main_sweep_users(v, o);
+        } else if (strcmp(f, "--step") == 0) {
+            bad = units_parse_duration_ms(v, &o->step_ms) < 0 || o->step_ms <= 0;
+        } else if (strcmp(f, "--settle") == 0) {
+            bad = units_parse_duration_ms(v, &o->settle_ms) < 0;
+        } else if (strcmp(f, "--cooldown") == 0) {
+            bad = units_parse_duration_ms(v, &o->cooldown_ms) < 0;
+        } else if (strcmp(f, "--knee-throughput") == 0) {
+            bad = sscanf(v, "%lf", &o->knee_tput) != 1 || o->knee_tput < 0;
+        } else if (strcmp(f, "--knee-latency") == 0) {
+            bad = sscanf(v, "%lf", &o->knee_latency) != 1 || o->knee_latency <= 1;
+        } else {
+            bad = sscanf(v, "%lf", &o->monthly_cost) != 1 || o->monthly_cost <= 0;
+        }
+        if (bad) {
+            fprintf(stderr, "volley: bad value for %s: '%s'\n", f, v);
+            return -1;
+        }
+    }
+    if (o->step_count == 0) {
+        fprintf(stderr, "volley: sweep needs --users, e.g. --users 5,10,25,50\n");
+        return -1;
+    }
+    return 0;
+}
+
+/* The sweep's results file: every step's full result beside its figures. */
+static void main_sweep_save(const args_run *a, const sweep_opts *o, sweep_step *steps, int n,
+                            const sweep_analysis *an) {
+    json_t *doc = json_object(), *arr = json_array(), *users = json_array();
+    char path[4096], name[160];
+    const char *base = strrchr(a->script, '/');
+
+    for (int i = 0; i < o->step_count; i++) {
+        json_array_append_new(users, json_integer(o->users[i]));
+    }
+    for (int i = 0; i < n; i++) {
+        const sweep_step *s = &steps[i];
+        json_array_append_new(
+            arr, json_pack("{s:i, s:f, s:f, s:f, s:f, s:f, s:I, s:s, s:b, s:o}", "users",
+                           (int)s->users, "rps", s->rps, "success_pct", s->success_pct, "avg_ms",
+                           s->avg_ms, "p95_ms", s->p95_ms, "max_ms", s->max_ms, "status_5xx",
+                           (json_int_t)s->n5xx, "verdict", report_grade_name(s->verdict.overall),
+                           "handled", s->verdict.handled, "result",
+                           report_json_document(&s->r)));
+    }
+    json_object_set_new(doc, "schema", json_string("volley.sweep/1"));
+    json_object_set_new(doc, "volley_version", json_string(VOLLEY_VERSION));
+    json_object_set_new(doc, "started_at", json_string(steps[0].r.started_at));
+    json_object_set_new(doc, "config",
+                        json_pack("{s:s, s:s, s:o, s:f, s:f, s:f}", "url", a->url, "script",
+                                  a->script, "users", users, "step_s", o->step_ms / 1000.0,
+                                  "settle_s", o->settle_ms / 1000.0, "cooldown_s",
+                                  o->cooldown_ms / 1000.0));
+    json_object_set_new(doc, "steps", arr);
+    json_object_set_new(doc, "capacity_users",
+                        an->capacity >= 0 ? json_integer(steps[an->capacity].users) : json_null());
+    json_object_set_new(doc, "knee_users",
+                        an->knee >= 0 ? json_integer(steps[an->knee].users) : json_null());
+    json_object_set_new(doc, "monthly_cost",
+                        o->monthly_cost > 0 ? json_real(o->monthly_cost) : json_null());
+    json_object_set_new(doc, "cost_per_user",
+                        o->monthly_cost > 0 && an->capacity >= 0
+                            ? json_real(o->monthly_cost / steps[an->capacity].users)
+                            : json_null());
+    snprintf(name, sizeof(name), "%.100s_sweep", base ? base + 1 : a->script);
+    if (strstr(name, ".lua_sweep")) {
+        memmove(strstr(name, ".lua_sweep"), "_sweep", 7);
+    }
+    if (report_json_write_doc(doc, &steps[0].r, a->results_dir, name, path, sizeof(path)) == 0) {
+        printf("Results: %s\n", path);
+    } else {
+        fprintf(stderr, "volley: cannot write the sweep's results to %s\n", a->results_dir);
+    }
+    json_decref(doc);
+}
+
+static int main_sweep(int argc, char **argv) {
+    sweep_opts o;
+    args_run a;
+    char *run_argv[256];
+    int run_argc, n = 0;
+    char err[512];
+    sweep_step *steps;
+    sweep_analysis an;
+    uint32_t settle_s;
+    int spawn_rate_given;
+
+    if (argc > 1 && (strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "--help") == 0)) {
+        fputs(main_sweep_usage, stdout);
+        return EXIT_OK;
+    }
+    if (argc > 250 || main_sweep_args(argc, argv, &o, run_argv, &run_argc) < 0) {
+        return EXIT_USAGE;
+    }
+    if (args_parse_run(run_argc, run_argv, &a, err, sizeof(err)) < 0) {
+        return main_usage_error(err);
+    }
+    if (!a.script) {
+        return main_usage_error("sweep needs a user-style scenario: -s FILE");
+    }
+    steps = calloc((size_t)o.step_count, sizeof(*steps));
+    if (!steps) {
+        return main_usage_error("out of memory");
+    }
+    settle_s = (uint32_t)((o.settle_ms + 999) / 1000);
+    spawn_rate_given = a.spawn_rate_given;
+    for (int i = 0; i < o.step_count; i++) {
+        stats_result full;
+        double ramp_s = settle_s > 0 ? settle_s : 1;
+        int code;
+
+        a.users = o.users[i];
+        a.users_given = 1;
+        a.duration_ms = (int64_t)settle_s * 1000 + o.step_ms;
+        a.duration_given = 1;
+        if (!spawn_rate_given) {
+            a.spawn_rate = o.users[i] / ramp_s > 1 ? o.users[i] / ramp_s : 1;
+            a.spawn_rate_given = 1;
+        }
+        fprintf(stderr, "sweep: step %d/%d: %u users for %llds (after %us settling)\n", i + 1,
+                o.step_count, o.users[i], (long long)(o.step_ms / 1000), settle_s);
+        code = main_execute(&a, &full);
+        if (code == EXIT_USAGE || (code == EXIT_NO_START && n == 0)) {
+            free(steps);
+            if (code == EXIT_NO_START) {
+                fprintf(stderr, "volley: %s\n", full.stop_reason);
+                stats_result_free(&full);
+            }
+            return code;
+        }
+        sweep_step_from_run(&steps[n], o.users[i], &full, settle_s);
+        fprintf(stderr, "sweep: %u users: %.1f req/s, %.1f%% success, p95 %.0f ms: %s\n",
+                o.users[i], steps[n].rps, steps[n].success_pct, steps[n].p95_ms,
+                report_grade_name(steps[n].verdict.overall));
+        n++;
+        if (o.stop_on_poor && steps[n - 1].verdict.overall == REPORT_GRADE_POOR) {
+            break;
+        }
+        if (o.cooldown_ms > 0 && i + 1 < o.step_count) {
+            usleep((useconds_t)(o.cooldown_ms * 1000));
+        }
+    }
+    sweep_analyse(steps, n, o.knee_tput, o.knee_latency, &an);
+    sweep_print(stdout, "Sweep", steps, n, &an, o.monthly_cost);
+    if (!a.no_save) {
+        main_sweep_save(&a, &o, steps, n, &an);
+    }
+    for (int i = 0; i < n; i++) {
+        stats_result_free(&steps[i].r);
+    }
+    free(steps);
+    return an.capacity >= 0 ? EXIT_OK : EXIT_THRESHOLD;
+}
+
 int main(int argc, char **argv) {
     signal(SIGPIPE, SIG_IGN);
     if (argc > 1 && strcmp(argv[1], "target") == 0) {
         return target_main(argc - 1, argv + 1);
+    }
+    if (argc > 1 && strcmp(argv[1], "sweep") == 0) {
+        return main_sweep(argc - 1, argv + 1);
     }
     if (argc > 1 && strcmp(argv[1], "run") == 0) {
         return main_run(argc - 1, argv + 1);

@@ -522,38 +522,20 @@ static void json_sync_dir(const char *dir) {
 }
 
 /* Writes the results file of r into dir under a fresh name; see json.h. */
-int report_json_write(const stats_result *r, const char *dir, const char *name_part, char *path_out,
-                      size_t path_len) {
-    char stamp[64], name[128], base[PATH_MAX], tmp[PATH_MAX];
-    char *text = NULL;
-    json_t *doc;
-    int rc, full_digits = 0;
+/* Writes text as dir/<stamp>_<name_part>.json, atomically and never over an existing file. */
+static int json_write_text(const char *text, const char *stamp, const char *dir,
+                           const char *name_part, char *path_out, size_t path_len) {
+    char name[128], base[PATH_MAX], tmp[PATH_MAX];
+    int rc;
 
-    if (!r || !dir || !path_out || path_len == 0) {
-        return -EINVAL;
-    }
-    path_out[0] = '\0';
-    json_stamp(r, stamp, sizeof(stamp));
     json_safe_name(name, sizeof(name), name_part && name_part[0] ? name_part : "run", 0);
     if ((size_t)snprintf(base, sizeof(base), "%s/%s_%s", dir, stamp, name) >= sizeof(base)) {
         return -ENAMETOOLONG;
     }
-
-    if ((doc = json_document(r, &full_digits)) != NULL) {
-        int digits = full_digits ? JSON_FULL_DIGITS : JSON_SHORT_DIGITS;
-
-        text = json_dumps(doc, JSON_COMPACT | JSON_REAL_PRECISION(digits));
-        json_decref(doc);
-    }
-    if (!text) {
-        return -ENOMEM;
-    }
-
     rc = json_mkdirs(dir);
     if (rc == 0) {
         rc = json_write_temp(dir, text, tmp, sizeof(tmp));
     }
-    free(text);
     if (rc != 0) {
         return rc;
     }
@@ -565,6 +547,55 @@ int report_json_write(const stats_result *r, const char *dir, const char *name_p
     }
     json_sync_dir(dir);
     return 0;
+}
+
+int report_json_write(const stats_result *r, const char *dir, const char *name_part, char *path_out,
+                      size_t path_len) {
+    char stamp[64];
+    char *text = NULL;
+    json_t *doc;
+    int rc, full_digits = 0;
+
+    if (!r || !dir || !path_out || path_len == 0) {
+        return -EINVAL;
+    }
+    path_out[0] = '\0';
+    json_stamp(r, stamp, sizeof(stamp));
+    if ((doc = json_document(r, &full_digits)) != NULL) {
+        int digits = full_digits ? JSON_FULL_DIGITS : JSON_SHORT_DIGITS;
+
+        text = json_dumps(doc, JSON_COMPACT | JSON_REAL_PRECISION(digits));
+        json_decref(doc);
+    }
+    if (!text) {
+        return -ENOMEM;
+    }
+    rc = json_write_text(text, stamp, dir, name_part, path_out, path_len);
+    free(text);
+    return rc;
+}
+
+json_t *report_json_document(const stats_result *r) {
+    int full_digits = 0;
+
+    return json_document(r, &full_digits);
+}
+
+int report_json_write_doc(json_t *doc, const stats_result *first, const char *dir,
+                          const char *name_part, char *path_out, size_t path_len) {
+    char stamp[64];
+    char *text;
+    int rc;
+
+    path_out[0] = '\0';
+    json_stamp(first, stamp, sizeof(stamp));
+    text = json_dumps(doc, JSON_COMPACT | JSON_REAL_PRECISION(JSON_FULL_DIGITS));
+    if (!text) {
+        return -ENOMEM;
+    }
+    rc = json_write_text(text, stamp, dir, name_part, path_out, path_len);
+    free(text);
+    return rc;
 }
 
 /* ---- reading ---- */

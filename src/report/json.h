@@ -3,6 +3,7 @@
 #define VOLLEY_REPORT_JSON_H
 
 #include <stddef.h>
+#include <jansson.h>
 
 #include "stats/result.h"
 
@@ -23,6 +24,14 @@ int report_json_write(const stats_result *r, const char *dir, const char *name_p
  * the caller (stats_result_free); redacted header values stay "[redacted]". On failure
  * returns a negative errno, leaves nothing to free, and puts a one-line reason in err.
  */
+/* The results document of r as a jansson object (a new reference), for files that hold several
+ * runs (the sweep's steps). NULL when out of memory. */
+json_t *report_json_document(const stats_result *r);
+
+/* Writes doc as a results file named after first's start time, as report_json_write does. */
+int report_json_write_doc(json_t *doc, const stats_result *first, const char *dir,
+                          const char *name_part, char *path_out, size_t path_len);
+
 int report_json_read(const char *path, stats_result *out, char *err, size_t err_len);
 
 #endif
