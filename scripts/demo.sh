@@ -8,7 +8,7 @@ duration="${DEMO_DURATION:-40s}"
 port="${DEMO_PORT:-18089}"
 log="$(mktemp)"
 
-./volley target --listen "127.0.0.1:$port" --time-scale 0.02 >"$log" 2>&1 &
+"${VOLLEY:-./volley}" target --listen "127.0.0.1:$port" --time-scale 0.02 >"$log" 2>&1 &
 target=$!
 trap 'kill "$target" 2>/dev/null; wait "$target" 2>/dev/null; rm -f "$log"' EXIT INT TERM
 
@@ -24,5 +24,6 @@ until grep -q "listening" "$log"; do
 done
 
 echo "demo: volley target on 127.0.0.1:$port (delays x0.02); light preset for $duration" >&2
-./volley -s scripts/indieshots/image-api.lua --preset light -d "$duration" --think-scale 0.05 \
-    --results results/demo "http://127.0.0.1:$port"
+VOLLEY=${VOLLEY:-./volley}
+"$VOLLEY" -s scripts/indieshots/image-api.lua --preset light -d "$duration" --think-scale 0.05 \
+    --results "${VOLLEY_RESULTS:-results/demo}" "http://127.0.0.1:$port"

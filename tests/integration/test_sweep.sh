@@ -1,0 +1,98 @@
+#!/usr/bin/env bash
+# test_sweep.sh: `volley sweep` against `volley target` with a small capacity: the step table,
+# where the capacity lands, the results file with every step; and `make demo`'s script.
+set -u
+# shellcheck source=tests/lib/common.sh
+. "$(dirname "$0")/../lib/common.sh"
+REPO=$(cd "$(dirname "$0")/../.." && pwd)
+cd "$T" || exit 1
+
+# Starts the target on a free port; sets TB to its base URL.
+target_start() {
+    "$VOLLEY" target --listen 127.0.0.1:0 "$@" >"$T/target.out" 2>"$T/target.err" </dev/null &
+    TARGET_PID=$!
+    at_exit "kill -9 $TARGET_PID"
+    local i line
+    for ((i = 0; i < 100 * TOL; i++)); do
+        line=$(grep -m1 '^volley target listening on ' "$T/target.out" 2>/dev/null)
+        if [ -n "$line" ]; then
+            TB=${line#volley target listening on }
+            return 0
+        fi
+        sleep 0.1
+    done
+    fail_reason "target did not start: $(head -c 300 "$T/target.err")"
+    return 1
+}
+
+# Users that ask for shot lists without pause: the target's capacity decides how many it carries.
+cat >"$T/gen.lua" <<LUA
+package.path = "$REPO/scripts/indieshots/?.lua;" .. package.path
+local app = require "common"
+local U = user { wait = constant(0) }
+function U:on_start()
+    app.sign_in(self)
+    self.job = app.upload_and_parse(self, 30)
+    if not self.job then error("no job") end
+end
+U:task("generate", function(self) app.generate_shots(self, self.job, 0) end)
+LUA
+
+case_begin "sweep: capacity where the target's capacity puts it, every step in the file"
+if target_start --time-scale 0.02 --capacity 1 --queue-timeout 150ms --openai-rpm 0; then
+    vrun 120 sweep -s "$T/gen.lua" --users 1,8 --step 3s --settle 1s --think-scale 0.05 \
+        --results "$T/sweep" --monthly-cost 20 "$TB"
+    expect_rc 0
+    expect_file_has "step table" "$V_OUT" '^ +users +req/s +success'
+    expect_file_has "capacity line" "$V_OUT" 'Capacity: 1 users'
+    expect_file_has "cost per user at capacity" "$V_OUT" 'Cost per user: 20.00 a month'
+    if expect_result; then
+        expect_eq "steps in the file" "$(jget "$V_RESULT" 'len(d["steps"])')" 2
+        expect_eq "schema" "$(jget "$V_RESULT" 'd["schema"]')" volley.sweep/1
+        expect_eq "capacity_users" "$(jget "$V_RESULT" 'd["capacity_users"]')" 1
+        expect_eq "step 2 saw 503s" \
+            "$(jget "$V_RESULT" 'd["steps"][1]["result"]["errors"]["status_503"] > 0')" true
+        expect_eq "step 1 handled" "$(jget "$V_RESULT" 'd["steps"][0]["handled"]')" true
+        expect_eq "step 2 not handled" "$(jget "$V_RESULT" 'd["steps"][1]["handled"]')" false
+    fi
+    kill "$TARGET_PID" 2>/dev/null
+    wait "$TARGET_PID" 2>/dev/null
+fi
+case_end
+
+case_begin "sweep: exit 1 when even the first step is not handled"
+if target_start --time-scale 0.02 --capacity 1 --queue-timeout 1ms --openai-rpm 0; then
+    vrun 60 sweep -s "$T/gen.lua" --users 6 --step 2s --settle 1s --no-save "$TB"
+    expect_rc 1
+    expect_file_has "no capacity" "$V_OUT" 'Capacity: none'
+    kill "$TARGET_PID" 2>/dev/null
+    wait "$TARGET_PID" 2>/dev/null
+fi
+case_end
+
+case_begin "sweep: usage errors exit 2"
+vrun 10 sweep --step 1s http://127.0.0.1:9/
+expect_rc 2
+expect_file_has "names --users" "$V_ERR" 'needs --users'
+vrun 10 sweep --users 1,x -s "$T/gen.lua" http://127.0.0.1:9/
+expect_rc 2
+case_end
+
+case_begin "make demo's script runs the light preset against the target and passes"
+V_N=$((V_N + 1))
+V_OUT=$T/demo.out
+V_ERR=$T/demo.err
+V_CMD="scripts/demo.sh (DEMO_DURATION=8s)"
+DEMO_DURATION=8s DEMO_PORT=$(free_port) VOLLEY_RESULTS="$T/demo" \
+    timeout $((90 * TOL)) "$REPO/scripts/demo.sh" >"$V_OUT" 2>"$V_ERR"
+V_RC=$?
+V_SECS=?
+expect_rc 0
+for row in "auth: firebase-login" "scripts: upload" "jobs: parse" "jobs: poll" "shots: generate" \
+    "storyboards: batch" "health"; do
+    expect_file_has "endpoint row $row" "$V_OUT" "^  (GET |POST )?$row "
+done
+expect_file_has "thresholds pass" "$V_OUT" 'pass +success >= 95%'
+case_end
+
+tests_done
