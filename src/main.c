@@ -14,10 +14,12 @@
 #include "engine/engine.h"
 #include "http/request.h"
 #include "net/net.h"
+#include "report/commands.h"
 #include "report/json.h"
 #include "util/units.h"
 #include "report/summary.h"
 #include "report/tables.h"
+#include "report/verdict.h"
 #include "report/threshold.h"
 #include "script/options.h"
 #include "script/state.h"
@@ -95,7 +97,7 @@ static void main_name_part(const args_run *a, const url_parts *u, uint32_t users
 }
 
 static int main_save(const stats_result *r, const args_run *a, const url_parts *u) {
-    char name[160], path[4096];
+    char name[160], path[4096], err[512];
     int rc;
 
     if (a->no_save) {
@@ -108,6 +110,22 @@ static int main_save(const stats_result *r, const args_run *a, const url_parts *
         return rc;
     }
     printf("Results: %s\n", path);
+    if (a->outputs) {
+        int stem = (int)(strlen(path) - strlen(".json"));
+
+        rc = report_outputs_write(r, path, a->outputs, a->monthly_cost, err, sizeof(err));
+        if (rc < 0) {
+            fprintf(stderr, "volley: %s\n", err);
+            return rc;
+        }
+        if (strstr(a->outputs, "html")) {
+            printf("Report: %.*s.html\n", stem, path);
+        }
+        if (strstr(a->outputs, "csv")) {
+            printf("CSV: %.*s_stats.csv (and _stats_history, _failures, _exceptions)\n", stem,
+                   path);
+        }
+    }
     return 0;
 }
 
@@ -268,6 +286,14 @@ static int main_users_setup(const args_run *a, script_host *h, engine_config *ec
     if (script_options_read(h->L, a->preset, &o, err, sizeof(err)) < 0) {
         fprintf(stderr, "volley: %s\n", err);
         return -1;
+    }
+    if (o.verdict_bands) {
+        report_verdict_bands b = *report_verdict_bands_current();
+        if (report_verdict_parse_bands(o.verdict_bands, &b, err, sizeof(err)) < 0 ||
+            report_verdict_set_bands(&b) < 0) {
+            fprintf(stderr, "volley: options.verdict_bands: %s\n", err);
+            return -1;
+        }
     }
     ec->users = a->users_given ? a->users : o.users_given ? o.users : 1;
     ec->spawn_rate = a->spawn_rate_given ? a->spawn_rate : o.spawn_rate_given ? o.spawn_rate : 1;
@@ -493,6 +519,7 @@ static int main_execute(args_run *pa, stats_result *keep) {
             printf("  Script errors: %llu, first: %s\n", (unsigned long long)r.script_errors,
                    main_first_line(line));
         }
+        report_verdict_print(stdout, &r, a.monthly_cost);
     }
     if (script && r.stop != STATS_STOP_INCOMPLETE) {
         main_script_report(script);
@@ -770,6 +797,12 @@ int main(int argc, char **argv) {
     }
     if (argc > 1 && strcmp(argv[1], "sweep") == 0) {
         return main_sweep(argc - 1, argv + 1);
+    }
+    if (argc > 1 && strcmp(argv[1], "report") == 0) {
+        return report_cmd_report(argc - 1, argv + 1);
+    }
+    if (argc > 1 && strcmp(argv[1], "compare") == 0) {
+        return report_cmd_compare(argc - 1, argv + 1);
     }
     if (argc > 1 && strcmp(argv[1], "run") == 0) {
         return main_run(argc - 1, argv + 1);

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "report/commands.h"
 #include "util/units.h"
 
 enum {
@@ -32,6 +33,8 @@ enum {
     OPT_STOP_TIMEOUT,
     OPT_THINK_SCALE,
     OPT_SEED,
+    OPT_OUTPUT,
+    OPT_MONTHLY_COST,
     OPT_HELP,
     OPT_VERSION
 };
@@ -67,6 +70,8 @@ static const args_flag args_flags[] = {
     {0, "stop-timeout", OPT_STOP_TIMEOUT, 1},
     {0, "think-scale", OPT_THINK_SCALE, 1},
     {0, "seed", OPT_SEED, 1},
+    {'o', "output", OPT_OUTPUT, 1},
+    {0, "monthly-cost", OPT_MONTHLY_COST, 1},
     {'h', "help", OPT_HELP, 0},
     {'v', "version", OPT_VERSION, 0},
 };
@@ -87,6 +92,8 @@ const char *args_usage(void) {
            "      --init-timeout T   bound on the script's top level, setup() and init() (10s)\n"
            "      --results DIR      where the results file goes (default results/)\n"
            "      --no-save          do not write a results file\n"
+           "  -o, --output FMT       extra outputs beside the results file: html, csv\n"
+           "      --monthly-cost N   adds the cost per user to the verdict (N a month)\n"
            "  -k, --insecure         do not verify TLS certificates\n"
            "      --cacert FILE      trust this CA bundle (PEM) besides the system's\n"
            "Virtual users (user-style scripts):\n"
@@ -191,6 +198,17 @@ static int args_apply(args_run *a, const args_flag *f, const char *v, const char
             }
             a->stop_timeout_given = 1;
             return 0;
+        case OPT_OUTPUT: {
+            unsigned mask;
+
+            if (report_outputs_parse(v, &mask, err, err_len) < 0) {
+                return -EINVAL;
+            }
+            a->outputs = v;
+            return 0;
+        }
+        case OPT_MONTHLY_COST:
+            return report_monthly_cost_parse(v, &a->monthly_cost, err, err_len);
         case OPT_HEADLESS:
             return 0; /* volley has no web interface: every run is headless */
         case OPT_PRESET:

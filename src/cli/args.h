@@ -44,6 +44,8 @@ typedef struct args_run {
     int seed_given;
     int timeout_given;
     int connections_given;
+    const char *outputs; /* -o: extra outputs such as "html,csv"; NULL when none */
+    double monthly_cost; /* --monthly-cost: 0 when not given */
     int help;
     int version;
 } args_run;

@@ -136,6 +136,11 @@ static int options_overlay(lua_State *L, int t, script_options *o, const char *w
     }
     o->stop_timeout_given |= rc;
     options_thresholds(L, t, o);
+    lua_getfield(L, t, "verdict_bands");
+    if (lua_isstring(L, -1)) {
+        o->verdict_bands = lua_tostring(L, -1); /* alive while the options table is */
+    }
+    lua_pop(L, 1);
     return options_stages(L, t, o, err, err_len);
 bad:
     snprintf(err, err_len, "%s has a value of the wrong type (users, spawn_rate, duration...)",

@@ -25,6 +25,7 @@ typedef struct script_options {
     int think_scale_given;
     uint64_t seed;
     int seed_given;
+    const char *verdict_bands; /* options.verdict_bands, e.g. "success=99,95,80; avg=1s,2s,5s" */
     size_t threshold_count;
     const char *thresholds[SCRIPT_MAX_THRESHOLDS];
     int stage_count;
