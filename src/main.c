@@ -1,5 +1,8 @@
 /* main.c: volley's command line: turns flags into a run, prints the summary, saves results. */
 #include <errno.h>
+#include <netdb.h>
+#include <sched.h>
+#include <sys/socket.h>
 #include <sys/resource.h>
 #include <signal.h>
 #include <stdio.h>
@@ -25,7 +28,9 @@
 #include "script/state.h"
 #include "script/users.h"
 #include "script/wrk.h"
+#include "sweep/limit.h"
 #include "sweep/sweep.h"
+#include "sweep/tiers.h"
 #include "target/target.h"
 
 #define EXIT_OK 0
@@ -573,6 +578,11 @@ typedef struct sweep_opts {
     double knee_tput;
     double knee_latency;
     double monthly_cost;
+    const char *monthly_costs; /* "basic=7,boosted=12" with --tiers */
+    const char *tiers;         /* --tiers basic,boosted */
+    const char *tier_defs;     /* --tier-def custom=1.5:3G */
+    const char *server;        /* --server CMD, started under each tier */
+    const char *health;        /* path polled until the server answers */
 } sweep_opts;
 
 static const char *main_sweep_usage =
@@ -585,6 +595,12 @@ static const char *main_sweep_usage =
     "  --knee-throughput F   knee: req/s grew by less than F x the user growth (default 0.5)\n"
     "  --knee-latency F      knee: p95 grew by more than F times (default 2)\n"
     "  --monthly-cost X      hosting cost a month: cost per user at capacity\n"
+    "                        (with --tiers: basic=7,boosted=12,...)\n"
+    "  --tiers LIST          run the steps once per tier: basic (0.25 vCPU, 1 GB), boosted\n"
+    "                        (0.5, 2 GB), reserved (1, 4 GB), premium (2, 8 GB)\n"
+    "  --tier-def SPEC       define or change tiers: custom=1.5:3G,basic=0.25:512M\n"
+    "  --server CMD          the server to start under each tier's limits (volley limit)\n"
+    "  --health PATH         polled until the server answers (default /api/health)\n"
     "Any run flag (-t, -H, --timeout, --think-scale, --results, -k ...) applies to every step.\n"
     "Exit codes: 0 a capacity was found, 1 even the first step was not handled, 2 usage.\n";
 
@@ -612,6 +628,7 @@ static int main_sweep_args(int argc, char **argv, sweep_opts *o, char **run_argv
     o->settle_ms = 5000;
     o->knee_tput = 0.5;
     o->knee_latency = 2.0;
+    o->health = "/api/health";
     *run_argc = 0;
     run_argv[(*run_argc)++] = argv[0];
     for (int i = 1; i < argc; i++) {
@@ -625,7 +642,8 @@ static int main_sweep_args(int argc, char **argv, sweep_opts *o, char **run_argv
         }
         if (strcmp(f, "--users") && strcmp(f, "--step") && strcmp(f, "--settle") &&
             strcmp(f, "--cooldown") && strcmp(f, "--knee-throughput") &&
-            strcmp(f, "--knee-latency") && strcmp(f, "--monthly-cost")) {
+            strcmp(f, "--knee-latency") && strcmp(f, "--monthly-cost") && strcmp(f, "--tiers") &&
+            strcmp(f, "--tier-def") && strcmp(f, "--server") && strcmp(f, "--health")) {
             run_argv[(*run_argc)++] = argv[i];
             continue;
         }
@@ -646,6 +664,16 @@ static int main_sweep_args(int argc, char **argv, sweep_opts *o, char **run_argv
             bad = sscanf(v, "%lf", &o->knee_tput) != 1 || o->knee_tput < 0;
         } else if (strcmp(f, "--knee-latency") == 0) {
             bad = sscanf(v, "%lf", &o->knee_latency) != 1 || o->knee_latency <= 1;
+        } else if (strcmp(f, "--tiers") == 0) {
+            o->tiers = v;
+        } else if (strcmp(f, "--tier-def") == 0) {
+            o->tier_defs = v;
+        } else if (strcmp(f, "--server") == 0) {
+            o->server = v;
+        } else if (strcmp(f, "--health") == 0) {
+            o->health = v;
+        } else if (strchr(v, '=')) {
+            o->monthly_costs = v;
         } else {
             bad = sscanf(v, "%lf", &o->monthly_cost) != 1 || o->monthly_cost <= 0;
         }
@@ -661,50 +689,98 @@ static int main_sweep_args(int argc, char **argv, sweep_opts *o, char **run_argv
     return 0;
 }
 
+/* The steps of one sweep as JSON, each with its full result. */
+static json_t *main_sweep_steps_json(const sweep_step *steps, int n) {
+    json_t *arr = json_array();
+
+    for (int i = 0; i < n; i++) {
+        const sweep_step *s = &steps[i];
+        json_t *step = json_pack(
+            "{s:i, s:f, s:f, s:f, s:f, s:f, s:I, s:s, s:b, s:o}", "users", (int)s->users, "rps",
+            s->rps, "success_pct", s->success_pct, "avg_ms", s->avg_ms, "p95_ms", s->p95_ms,
+            "max_ms", s->max_ms, "status_5xx", (json_int_t)s->n5xx, "verdict",
+            report_grade_name(s->verdict.overall), "handled", s->verdict.handled, "result",
+            report_json_document(&s->r));
+        if (s->cpu_cores >= 0) {
+            json_object_set_new(step, "server_cpu_cores", json_real(s->cpu_cores));
+            json_object_set_new(step, "server_memory_mb", json_real(s->rss_mb));
+        }
+        json_array_append_new(arr, step);
+    }
+    return arr;
+}
+
+static void main_sweep_figures(json_t *obj, const sweep_step *steps, const sweep_analysis *an,
+                               double monthly_cost) {
+    json_object_set_new(obj, "capacity_users",
+                        an->capacity >= 0 ? json_integer(steps[an->capacity].users) : json_null());
+    json_object_set_new(obj, "knee_users",
+                        an->knee >= 0 ? json_integer(steps[an->knee].users) : json_null());
+    json_object_set_new(obj, "monthly_cost",
+                        monthly_cost > 0 ? json_real(monthly_cost) : json_null());
+    json_object_set_new(obj, "cost_per_user",
+                        monthly_cost > 0 && an->capacity >= 0
+                            ? json_real(monthly_cost / steps[an->capacity].users)
+                            : json_null());
+}
+
+/* One sweep (or one tier's) as run: its steps and analysis. */
+typedef struct sweep_run {
+    const tiers_tier *tier; /* NULL without --tiers */
+    sweep_step *steps;
+    int n;
+    sweep_analysis an;
+    double monthly_cost;
+} sweep_run;
+
 /* The sweep's results file: every step's full result beside its figures. */
-static void main_sweep_save(const args_run *a, const sweep_opts *o, sweep_step *steps, int n,
-                            const sweep_analysis *an) {
-    json_t *doc = json_object(), *arr = json_array(), *users = json_array();
+static void main_sweep_save(const args_run *a, const sweep_opts *o, const sweep_run *runs,
+                            int run_count) {
+    json_t *doc = json_object(), *users = json_array();
     char path[4096], name[160];
     const char *base = strrchr(a->script, '/');
+    const stats_result *first = NULL;
 
     for (int i = 0; i < o->step_count; i++) {
         json_array_append_new(users, json_integer(o->users[i]));
     }
-    for (int i = 0; i < n; i++) {
-        const sweep_step *s = &steps[i];
-        json_array_append_new(
-            arr, json_pack("{s:i, s:f, s:f, s:f, s:f, s:f, s:I, s:s, s:b, s:o}", "users",
-                           (int)s->users, "rps", s->rps, "success_pct", s->success_pct, "avg_ms",
-                           s->avg_ms, "p95_ms", s->p95_ms, "max_ms", s->max_ms, "status_5xx",
-                           (json_int_t)s->n5xx, "verdict", report_grade_name(s->verdict.overall),
-                           "handled", s->verdict.handled, "result",
-                           report_json_document(&s->r)));
-    }
     json_object_set_new(doc, "schema", json_string("volley.sweep/1"));
     json_object_set_new(doc, "volley_version", json_string(VOLLEY_VERSION));
-    json_object_set_new(doc, "started_at", json_string(steps[0].r.started_at));
     json_object_set_new(doc, "config",
                         json_pack("{s:s, s:s, s:o, s:f, s:f, s:f}", "url", a->url, "script",
                                   a->script, "users", users, "step_s", o->step_ms / 1000.0,
                                   "settle_s", o->settle_ms / 1000.0, "cooldown_s",
                                   o->cooldown_ms / 1000.0));
-    json_object_set_new(doc, "steps", arr);
-    json_object_set_new(doc, "capacity_users",
-                        an->capacity >= 0 ? json_integer(steps[an->capacity].users) : json_null());
-    json_object_set_new(doc, "knee_users",
-                        an->knee >= 0 ? json_integer(steps[an->knee].users) : json_null());
-    json_object_set_new(doc, "monthly_cost",
-                        o->monthly_cost > 0 ? json_real(o->monthly_cost) : json_null());
-    json_object_set_new(doc, "cost_per_user",
-                        o->monthly_cost > 0 && an->capacity >= 0
-                            ? json_real(o->monthly_cost / steps[an->capacity].users)
-                            : json_null());
+    if (runs[0].tier) {
+        json_t *tiers = json_array();
+        for (int t = 0; t < run_count; t++) {
+            const sweep_run *r = &runs[t];
+            json_t *tier = json_pack("{s:s, s:f, s:I, s:o}", "name", r->tier->name, "cpus",
+                                     r->tier->cpus, "memory_bytes",
+                                     (json_int_t)r->tier->memory_bytes, "steps",
+                                     main_sweep_steps_json(r->steps, r->n));
+            main_sweep_figures(tier, r->steps, &r->an, r->monthly_cost);
+            json_array_append_new(tiers, tier);
+            if (!first && r->n) {
+                first = &r->steps[0].r;
+            }
+        }
+        json_object_set_new(doc, "tiers", tiers);
+    } else {
+        json_object_set_new(doc, "steps", main_sweep_steps_json(runs[0].steps, runs[0].n));
+        main_sweep_figures(doc, runs[0].steps, &runs[0].an, runs[0].monthly_cost);
+        first = runs[0].n ? &runs[0].steps[0].r : NULL;
+    }
+    if (!first) {
+        json_decref(doc);
+        return;
+    }
+    json_object_set_new(doc, "started_at", json_string(first->started_at));
     snprintf(name, sizeof(name), "%.100s_sweep", base ? base + 1 : a->script);
     if (strstr(name, ".lua_sweep")) {
         memmove(strstr(name, ".lua_sweep"), "_sweep", 7);
     }
-    if (report_json_write_doc(doc, &steps[0].r, a->results_dir, name, path, sizeof(path)) == 0) {
+    if (report_json_write_doc(doc, first, a->results_dir, name, path, sizeof(path)) == 0) {
         printf("Results: %s\n", path);
     } else {
         fprintf(stderr, "volley: cannot write the sweep's results to %s\n", a->results_dir);
@@ -712,16 +788,209 @@ static void main_sweep_save(const args_run *a, const sweep_opts *o, sweep_step *
     json_decref(doc);
 }
 
+/* Runs the steps; fills run->steps and run->n. With a server under limits, also its CPU and
+ * memory per step. Returns 0, or an exit code when the run cannot go on. */
+static int main_sweep_steps(args_run *a, const sweep_opts *o, sweep_run *run, limit_proc *srv) {
+    uint32_t settle_s = (uint32_t)((o->settle_ms + 999) / 1000);
+    int spawn_rate_given = a->spawn_rate_given;
+
+    run->steps = calloc((size_t)o->step_count, sizeof(*run->steps));
+    if (!run->steps) {
+        return main_usage_error("out of memory");
+    }
+    for (int i = 0; i < o->step_count; i++) {
+        stats_result full;
+        double ramp_s = settle_s > 0 ? settle_s : 1;
+        limit_usage u0, u1;
+        int code, have_usage = 0;
+        sweep_step *st = &run->steps[run->n];
+
+        a->users = o->users[i];
+        a->users_given = 1;
+        a->duration_ms = (int64_t)settle_s * 1000 + o->step_ms;
+        a->duration_given = 1;
+        if (!spawn_rate_given) {
+            a->spawn_rate = o->users[i] / ramp_s > 1 ? o->users[i] / ramp_s : 1;
+            a->spawn_rate_given = 1;
+        }
+        fprintf(stderr, "sweep: %s%sstep %d/%d: %u users for %llds (after %us settling)\n",
+                run->tier ? run->tier->name : "", run->tier ? ": " : "", i + 1, o->step_count,
+                o->users[i], (long long)(o->step_ms / 1000), settle_s);
+        if (srv) {
+            have_usage = limit_usage_read(srv, &u0) == 0;
+        }
+        code = main_execute(a, &full);
+        if (code == EXIT_USAGE || (code == EXIT_NO_START && run->n == 0)) {
+            if (code == EXIT_NO_START) {
+                fprintf(stderr, "volley: %s\n", full.stop_reason);
+                stats_result_free(&full);
+            }
+            return code;
+        }
+        sweep_step_from_run(st, o->users[i], &full, settle_s);
+        if (have_usage && limit_usage_read(srv, &u1) == 0 && st->r.duration_s > 0) {
+            st->cpu_cores = (double)(u1.cpu_usage_us - u0.cpu_usage_us) / 1e6 /
+                            ((double)a->duration_ms / 1000.0);
+            st->rss_mb = (double)u1.memory_bytes / 1048576.0;
+        }
+        fprintf(stderr, "sweep: %u users: %.1f req/s, %.1f%% success, p95 %.0f ms: %s\n",
+                o->users[i], st->rps, st->success_pct, st->p95_ms,
+                report_grade_name(st->verdict.overall));
+        run->n++;
+        if (o->stop_on_poor && st->verdict.overall == REPORT_GRADE_POOR) {
+            break;
+        }
+        if (o->cooldown_ms > 0 && i + 1 < o->step_count) {
+            usleep((useconds_t)(o->cooldown_ms * 1000));
+        }
+    }
+    sweep_analyse(run->steps, run->n, o->knee_tput, o->knee_latency, &run->an);
+    return 0;
+}
+
+/* Polls GET url+path with plain sockets until an HTTP answer comes, for at most timeout_ms. */
+static int main_wait_http(const char *url, const char *path, int timeout_ms) {
+    url_parts u;
+    const char *why;
+    uint64_t deadline = uv_hrtime() + (uint64_t)timeout_ms * 1000000ull;
+
+    if (url_parse(url, &u, &why) < 0 || u.tls) {
+        return u.tls ? 0 : -1; /* https: trust the server once it is up */
+    }
+    while (uv_hrtime() < deadline) {
+        struct addrinfo hints = {0}, *ai = NULL;
+        char req[600], buf[16];
+        int fd, ok = 0;
+
+        hints.ai_socktype = SOCK_STREAM;
+        if (getaddrinfo(u.host, u.port, &hints, &ai) == 0) {
+            fd = socket(ai->ai_family, SOCK_STREAM, 0);
+            if (fd >= 0 && connect(fd, ai->ai_addr, ai->ai_addrlen) == 0) {
+                int n = snprintf(req, sizeof(req),
+                                 "GET %s HTTP/1.1\r\nHost: %s\r\nConnection: close\r\n\r\n", path,
+                                 u.authority);
+                ok = write(fd, req, (size_t)n) == n && read(fd, buf, 5) == 5 &&
+                     memcmp(buf, "HTTP/", 5) == 0;
+            }
+            if (fd >= 0) {
+                close(fd);
+            }
+            freeaddrinfo(ai);
+        }
+        if (ok) {
+            return 0;
+        }
+        usleep(100000);
+    }
+    return -1;
+}
+
+/* Pins this process to the CPUs in list ("0" or "0-2"); does nothing for an empty list. */
+static void main_pin_self(const char *list) {
+    cpu_set_t set;
+    int lo, hi;
+    const char *p = list;
+
+    if (!list[0]) {
+        return;
+    }
+    CPU_ZERO(&set);
+    while (*p) {
+        if (sscanf(p, "%d-%d", &lo, &hi) == 2) {
+        } else if (sscanf(p, "%d", &lo) == 1) {
+            hi = lo;
+        } else {
+            return;
+        }
+        for (int c = lo; c <= hi && c < CPU_SETSIZE; c++) {
+            CPU_SET(c, &set);
+        }
+        p = strchr(p, ',');
+        if (!p) {
+            break;
+        }
+        p++;
+    }
+    sched_setaffinity(0, sizeof(set), &set);
+}
+
+/* One tier: the server started under its limits, the steps run, the server stopped. */
+static int main_sweep_tier(args_run *a, const sweep_opts *o, sweep_run *run) {
+    limit_spec spec;
+    limit_proc *proc = NULL;
+    char *argv[] = {"/bin/sh", "-c", NULL, NULL};
+    char cmd[1024], server_cpus[LIMIT_CPUSET_MAX], self_cpus[LIMIT_CPUSET_MAX], err[512];
+    int rc, status = 0, oom = 0;
+
+    memset(&spec, 0, sizeof(spec));
+    spec.cpus = run->tier->cpus;
+    spec.memory_bytes = run->tier->memory_bytes;
+    if (limit_plan_cpus(spec.cpus, server_cpus, sizeof(server_cpus), self_cpus,
+                        sizeof(self_cpus)) == 1) {
+        fprintf(stderr, "volley: warning: tier %s asks for %.2f CPUs and this machine has %d: "
+                        "the server and volley share cores\n",
+                run->tier->name, spec.cpus, limit_cpu_count());
+    } else {
+        snprintf(spec.cpuset, sizeof(spec.cpuset), "%s", server_cpus);
+    }
+    snprintf(cmd, sizeof(cmd), "exec %s", o->server);
+    argv[2] = cmd;
+    if (limit_start(&spec, argv, &proc, err, sizeof(err)) < 0) {
+        fprintf(stderr, "volley: cannot start the server under tier %s: %s\n", run->tier->name,
+                err);
+        return EXIT_NO_START;
+    }
+    main_pin_self(self_cpus);
+    if (main_wait_http(a->url, o->health, 20000) < 0) {
+        fprintf(stderr, "volley: the server (%s) did not answer %s%s within 20 s\n", o->server,
+                a->url, o->health);
+        limit_stop(proc, 3000, &status, &oom);
+        return EXIT_NO_START;
+    }
+    rc = main_sweep_steps(a, o, run, proc);
+    limit_stop(proc, 3000, &status, &oom);
+    if (oom) {
+        fprintf(stderr, "volley: the server was killed for memory under tier %s (%s)\n",
+                run->tier->name, o->server);
+    }
+    return rc;
+}
+
+/* The guide's resource matrix, filled in from the tiers' measurements. */
+static void main_sweep_matrix(const sweep_run *runs, int n) {
+    printf("\nResource matrix\n  %-10s %5s %7s %9s %9s %14s  %s\n", "tier", "vCPU", "memory",
+           "capacity", "knee", "cost per user", "recommended for");
+    for (int t = 0; t < n; t++) {
+        const sweep_run *r = &runs[t];
+        char mem[32], cap[16] = "none", knee[16] = "-", cost[32] = "-", rec[64];
+        tiers_format_memory(r->tier->memory_bytes, mem, sizeof(mem));
+        if (r->an.capacity >= 0) {
+            snprintf(cap, sizeof(cap), "%u", r->steps[r->an.capacity].users);
+            snprintf(rec, sizeof(rec), "up to %u users", r->steps[r->an.capacity].users);
+            if (r->monthly_cost > 0) {
+                snprintf(cost, sizeof(cost), "%.2f/month",
+                         r->monthly_cost / r->steps[r->an.capacity].users);
+            }
+        } else {
+            snprintf(rec, sizeof(rec), "fewer than %u users", r->n ? r->steps[0].users : 0);
+        }
+        if (r->an.knee >= 0) {
+            snprintf(knee, sizeof(knee), "%u", r->steps[r->an.knee].users);
+        }
+        printf("  %-10s %5.2f %7s %9s %9s %14s  %s\n", r->tier->name, r->tier->cpus, mem, cap,
+               knee, cost, rec);
+    }
+}
+
 static int main_sweep(int argc, char **argv) {
     sweep_opts o;
     args_run a;
     char *run_argv[256];
-    int run_argc, n = 0;
+    int run_argc, run_count = 1, code = 0, any_capacity = 0;
     char err[512];
-    sweep_step *steps;
-    sweep_analysis an;
-    uint32_t settle_s;
-    int spawn_rate_given;
+    sweep_run runs[TIERS_MAX];
+    tiers_table table;
+    const tiers_tier *chosen[TIERS_MAX];
 
     if (argc > 1 && (strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "--help") == 0)) {
         fputs(main_sweep_usage, stdout);
@@ -736,64 +1005,64 @@ static int main_sweep(int argc, char **argv) {
     if (!a.script) {
         return main_usage_error("sweep needs a user-style scenario: -s FILE");
     }
-    steps = calloc((size_t)o.step_count, sizeof(*steps));
-    if (!steps) {
-        return main_usage_error("out of memory");
+    memset(runs, 0, sizeof(runs));
+    runs[0].monthly_cost = o.monthly_cost;
+    if (o.tiers) {
+        int k;
+        tiers_defaults(&table);
+        if (!o.server) {
+            return main_usage_error("--tiers needs --server CMD: the server to start per tier");
+        }
+        if ((o.tier_defs && tiers_parse_overrides(&table, o.tier_defs, err, sizeof(err)) < 0) ||
+            (o.monthly_costs && tiers_parse_costs(&table, o.monthly_costs, err, sizeof(err)) < 0) ||
+            (k = tiers_select(&table, o.tiers, chosen, TIERS_MAX, err, sizeof(err))) < 0) {
+            return main_usage_error(err);
+        }
+        run_count = k;
+        for (int t = 0; t < run_count; t++) {
+            runs[t].tier = chosen[t];
+            runs[t].monthly_cost = chosen[t]->monthly_cost;
+        }
+    } else if (o.server || o.monthly_costs) {
+        return main_usage_error("--server and per-tier costs go with --tiers");
     }
-    settle_s = (uint32_t)((o.settle_ms + 999) / 1000);
-    spawn_rate_given = a.spawn_rate_given;
-    for (int i = 0; i < o.step_count; i++) {
-        stats_result full;
-        double ramp_s = settle_s > 0 ? settle_s : 1;
-        int code;
-
-        a.users = o.users[i];
-        a.users_given = 1;
-        a.duration_ms = (int64_t)settle_s * 1000 + o.step_ms;
-        a.duration_given = 1;
-        if (!spawn_rate_given) {
-            a.spawn_rate = o.users[i] / ramp_s > 1 ? o.users[i] / ramp_s : 1;
-            a.spawn_rate_given = 1;
-        }
-        fprintf(stderr, "sweep: step %d/%d: %u users for %llds (after %us settling)\n", i + 1,
-                o.step_count, o.users[i], (long long)(o.step_ms / 1000), settle_s);
-        code = main_execute(&a, &full);
-        if (code == EXIT_USAGE || (code == EXIT_NO_START && n == 0)) {
-            free(steps);
-            if (code == EXIT_NO_START) {
-                fprintf(stderr, "volley: %s\n", full.stop_reason);
-                stats_result_free(&full);
-            }
-            return code;
-        }
-        sweep_step_from_run(&steps[n], o.users[i], &full, settle_s);
-        fprintf(stderr, "sweep: %u users: %.1f req/s, %.1f%% success, p95 %.0f ms: %s\n",
-                o.users[i], steps[n].rps, steps[n].success_pct, steps[n].p95_ms,
-                report_grade_name(steps[n].verdict.overall));
-        n++;
-        if (o.stop_on_poor && steps[n - 1].verdict.overall == REPORT_GRADE_POOR) {
-            break;
-        }
-        if (o.cooldown_ms > 0 && i + 1 < o.step_count) {
-            usleep((useconds_t)(o.cooldown_ms * 1000));
+    for (int t = 0; t < run_count && code == 0; t++) {
+        code = runs[t].tier ? main_sweep_tier(&a, &o, &runs[t])
+                            : main_sweep_steps(&a, &o, &runs[t], NULL);
+        if (code == 0) {
+            char title[96];
+            snprintf(title, sizeof(title), "Sweep%s%s", runs[t].tier ? ": tier " : "",
+                     runs[t].tier ? runs[t].tier->name : "");
+            sweep_print(stdout, title, runs[t].steps, runs[t].n, &runs[t].an,
+                        runs[t].monthly_cost);
+            any_capacity |= runs[t].an.capacity >= 0;
         }
     }
-    sweep_analyse(steps, n, o.knee_tput, o.knee_latency, &an);
-    sweep_print(stdout, "Sweep", steps, n, &an, o.monthly_cost);
-    if (!a.no_save) {
-        main_sweep_save(&a, &o, steps, n, &an);
+    if (code == 0 && runs[0].tier) {
+        main_sweep_matrix(runs, run_count);
     }
-    for (int i = 0; i < n; i++) {
-        stats_result_free(&steps[i].r);
+    if (code == 0 && !a.no_save) {
+        main_sweep_save(&a, &o, runs, run_count);
     }
-    free(steps);
-    return an.capacity >= 0 ? EXIT_OK : EXIT_THRESHOLD;
+    for (int t = 0; t < run_count; t++) {
+        for (int i = 0; i < runs[t].n; i++) {
+            stats_result_free(&runs[t].steps[i].r);
+        }
+        free(runs[t].steps);
+    }
+    if (code != 0) {
+        return code;
+    }
+    return any_capacity ? EXIT_OK : EXIT_THRESHOLD;
 }
 
 int main(int argc, char **argv) {
     signal(SIGPIPE, SIG_IGN);
     if (argc > 1 && strcmp(argv[1], "target") == 0) {
         return target_main(argc - 1, argv + 1);
+    }
+    if (argc > 1 && strcmp(argv[1], "limit") == 0) {
+        return limit_main(argc - 1, argv + 1);
     }
     if (argc > 1 && strcmp(argv[1], "sweep") == 0) {
         return main_sweep(argc - 1, argv + 1);

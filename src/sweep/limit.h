@@ -12,17 +12,17 @@
 
 /* What the command may use. A zero field means no limit of that kind. */
 typedef struct {
-    double cpus;                     /* CPU quota in cores, e.g. 0.25 */
-    uint64_t memory_bytes;           /* memory limit (swap is not allowed beyond it) */
-    char cpuset[LIMIT_CPUSET_MAX];   /* CPUs to pin to, e.g. "1" or "0-1,3"; "" for any */
+    double cpus; /* CPU quota in cores, e.g. 0.25 */
+    uint64_t memory_bytes; /* memory limit (swap is not allowed beyond it) */
+    char cpuset[LIMIT_CPUSET_MAX]; /* CPUs to pin to, e.g. "1" or "0-1,3"; "" for any */
 } limit_spec;
 
 /* What the command's cgroup has used; counters the machine does not keep read as 0. */
 typedef struct {
-    uint64_t cpu_usage_us;      /* CPU used by every process of the group since it started */
-    uint64_t memory_bytes;      /* memory charged to the group now, page cache included */
+    uint64_t cpu_usage_us; /* CPU used by every process of the group since it started */
+    uint64_t memory_bytes; /* memory charged to the group now, page cache included */
     uint64_t memory_peak_bytes; /* highest memory_bytes seen by the kernel */
-    uint64_t periods;           /* CFS periods in which the group ran */
+    uint64_t periods; /* CFS periods in which the group ran */
     uint64_t throttled_periods; /* of which the group used its whole quota and had to wait */
 } limit_usage;
 
@@ -30,8 +30,9 @@ typedef struct limit_proc limit_proc;
 
 /* Starts argv (argv[0] looked up in PATH) in new cgroups holding spec's limits; the command is
  * in them before it executes. Returns at once: 0 with *out (release it with limit_stop), or a
- * negative errno with one sentence in err: -EACCES / -EPERM (not allowed here), -ENOTSUP (no
- * usable cgroup controllers), -ENOENT / -EACCES also when the command cannot be run. */
+ * negative errno with one sentence in err. -ENOENT: the command was not found; -ENOEXEC: it
+ * could not be run (permission, format); anything else (-EACCES, -EPERM, -ENOTSUP for no usable
+ * controllers, ...) means the machine does not allow the limits. */
 int limit_start(const limit_spec *spec, char *const argv[], limit_proc **out, char *err,
                 size_t err_len);
 

@@ -77,8 +77,8 @@ void sweep_analyse(const sweep_step *steps, int n, double tput_fraction, double 
             b->p95_ms - a->p95_ms >= SWEEP_KNEE_MIN_MS) {
             out->knee = i;
             snprintf(out->knee_why, sizeof(out->knee_why),
-                     "from %u to %u users p95 rose %.1fx (%.0f ms to %.0f ms)", a->users,
-                     b->users, b->p95_ms / a->p95_ms, a->p95_ms, b->p95_ms);
+                     "from %u to %u users p95 rose %.1fx (%.0f ms to %.0f ms)", a->users, b->users,
+                     b->p95_ms / a->p95_ms, a->p95_ms, b->p95_ms);
             return;
         }
     }
@@ -103,8 +103,8 @@ void sweep_print(FILE *out, const char *title, const sweep_step *steps, int n,
         fprintf(out, "  Capacity: %u users (the most users whose step was handled well)\n",
                 steps[a->capacity].users);
     } else {
-        fprintf(out, "  Capacity: none: even %u users were not handled well (%s)\n",
-                steps[0].users, steps[0].verdict.recommendation);
+        fprintf(out, "  Capacity: none: even %u users were not handled well (%s)\n", steps[0].users,
+                steps[0].verdict.recommendation);
     }
     if (a->knee >= 0) {
         fprintf(out, "  Knee: %u users: %s\n", steps[a->knee].users, a->knee_why);
@@ -113,8 +113,7 @@ void sweep_print(FILE *out, const char *title, const sweep_step *steps, int n,
     }
     if (monthly_cost > 0 && a->capacity >= 0) {
         fprintf(out, "  Cost per user: %.2f a month (%.2f / %u users)\n",
-                monthly_cost / steps[a->capacity].users, monthly_cost,
-                steps[a->capacity].users);
+                monthly_cost / steps[a->capacity].users, monthly_cost, steps[a->capacity].users);
     }
     if (a->capacity < 0) {
         fprintf(out, "  -> upgrade resources or reduce load before %u users\n", steps[0].users);

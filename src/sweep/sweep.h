@@ -21,13 +21,13 @@ typedef struct sweep_step {
     double p95_ms;
     double max_ms;
     uint64_t n5xx;
-    double cpu_cores;  /* the watched server's mean CPU use, -1 when not watched */
-    double rss_mb;     /* its peak RSS, -1 when not watched */
+    double cpu_cores; /* the watched server's mean CPU use, -1 when not watched */
+    double rss_mb; /* its peak RSS, -1 when not watched */
 } sweep_step;
 
 typedef struct sweep_analysis {
-    int capacity;      /* index of the step with the most users still "handled", -1 when none */
-    int knee;          /* index of the step after which growth stops paying, -1 when none */
+    int capacity; /* index of the step with the most users still "handled", -1 when none */
+    int knee; /* index of the step after which growth stops paying, -1 when none */
     char knee_why[160];
 } sweep_analysis;
 

@@ -155,8 +155,8 @@ static int tiers_apply_override(tiers_table *t, const char *name, char *value, c
         return -EINVAL;
     }
     if (tiers_parse_memory(colon + 1, &mem) < 0) {
-        snprintf(err, err_len, "tier %s: '%s' is not a memory size of 1M or more (e.g. 512M)",
-                 name, colon + 1);
+        snprintf(err, err_len, "tier %s: '%s' is not a memory size of 1M or more (e.g. 512M)", name,
+                 colon + 1);
         return -EINVAL;
     }
     if (!tier) {

@@ -35,7 +35,7 @@ typedef struct {
     int pid;
     int ppid;
     char state;
-    unsigned long long self_ticks;     /* utime + stime, every thread */
+    unsigned long long self_ticks; /* utime + stime, every thread */
     unsigned long long children_ticks; /* cutime + cstime, children waited for */
     unsigned long long start_ticks;
     uint64_t rss_bytes;

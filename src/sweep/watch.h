@@ -16,14 +16,14 @@ typedef struct watch watch;
 /* One entry's state at one sample. CPU is over the interval since the previous sample of the
  * same watch (or since the entry was added, for the first one). */
 typedef struct {
-    int pid;                 /* the watched process; 0 for a cgroup entry */
-    int alive;               /* 0 once the process has ended, or the cgroup is empty or gone */
-    int processes;           /* processes counted: 1, the tree's size, or the cgroup's */
-    double interval_s;       /* length of the interval cpu_cores covers */
-    double cpu_cores;        /* CPU used over the interval in cores: 1.0 is one core busy */
-    uint64_t cpu_total_us;   /* CPU used since the entry was added */
-    uint64_t rss_bytes;      /* resident memory now (over a tree, shared pages count twice) */
-    uint64_t charged_bytes;  /* cgroup entries: memory charged to the group (with page cache) */
+    int pid; /* the watched process; 0 for a cgroup entry */
+    int alive; /* 0 once the process has ended, or the cgroup is empty or gone */
+    int processes; /* processes counted: 1, the tree's size, or the cgroup's */
+    double interval_s; /* length of the interval cpu_cores covers */
+    double cpu_cores; /* CPU used over the interval in cores: 1.0 is one core busy */
+    uint64_t cpu_total_us; /* CPU used since the entry was added */
+    uint64_t rss_bytes; /* resident memory now (over a tree, shared pages count twice) */
+    uint64_t charged_bytes; /* cgroup entries: memory charged to the group (with page cache) */
 } watch_sample;
 
 /* Creates an empty watch into *out (the caller frees it with watch_destroy). 0 or -ENOMEM. */
