@@ -29,6 +29,7 @@
 #include "script/users.h"
 #include "script/wrk.h"
 #include "sweep/limit.h"
+#include "sweep/watch.h"
 #include "sweep/sweep.h"
 #include "sweep/tiers.h"
 #include "target/target.h"
@@ -343,6 +344,69 @@ static int main_users_setup(const args_run *a, script_host *h, engine_config *ec
     return *order ? 0 : -1;
 }
 
+/* The watched server's CPU and memory, one sample per second of the run. */
+typedef struct main_watch {
+    watch *w;
+    size_t len;
+    size_t cap;
+    double *cpu;
+    uint64_t *rss;
+} main_watch;
+
+static void main_watch_tick(void *ctx, uint32_t second) {
+    main_watch *mw = ctx;
+    watch_sample samples[WATCH_MAX];
+    int n = watch_sample_all(mw->w, samples, WATCH_MAX);
+    double cpu = 0;
+    uint64_t rss = 0;
+
+    if (n <= 0) {
+        return;
+    }
+    for (int i = 0; i < n; i++) {
+        cpu += samples[i].cpu_cores;
+        rss += samples[i].rss_bytes;
+    }
+    if (second >= mw->cap) {
+        size_t cap = (second + 1) * 2;
+        double *c = realloc(mw->cpu, cap * sizeof(*c));
+        uint64_t *r = c ? realloc(mw->rss, cap * sizeof(*r)) : NULL;
+        if (c) {
+            mw->cpu = c;
+        }
+        if (!r) {
+            return;
+        }
+        mw->rss = r;
+        for (size_t i = mw->cap; i < cap; i++) {
+            mw->cpu[i] = -1;
+        }
+        mw->cap = cap;
+    }
+    mw->cpu[second] = cpu;
+    mw->rss[second] = rss;
+    if (second + 1 > mw->len) {
+        mw->len = second + 1;
+    }
+}
+
+/* Puts the samples into the run's per-second points and frees the watch. */
+static void main_watch_finish(main_watch *mw, stats_result *r) {
+    for (size_t i = 0; i < mw->len; i++) {
+        stats_point *p;
+        if (mw->cpu[i] < 0 || !(p = stats_series_at(r->series, (uint32_t)i))) {
+            continue;
+        }
+        p->watched = 1;
+        p->server_cpu_cores = mw->cpu[i];
+        p->server_rss_bytes = mw->rss[i];
+    }
+    watch_destroy(mw->w);
+    free(mw->cpu);
+    free(mw->rss);
+    memset(mw, 0, sizeof(*mw));
+}
+
 /* Raises the open-file limit to the hard limit: each connection or user is a socket. Returns
  * how many sockets fit, leaving room for the process's other files. */
 static uint64_t main_raise_nofile(void) {
@@ -391,6 +455,7 @@ static int main_execute(args_run *pa, stats_result *keep) {
     size_t threshold_count = 0;
     int *class_order = NULL;
     char origin[320];
+    main_watch mw = {0};
     int rc, code;
 
     if (url_parse(a.url, &u, &why) < 0) {
@@ -493,7 +558,22 @@ static int main_execute(args_run *pa, stats_result *keep) {
             return EXIT_USAGE;
         }
         ec.script = script;
+        if (a.watch_pid_count && watch_create(&mw.w) == 0) {
+            watch_sample first[WATCH_MAX];
+            for (size_t i = 0; i < a.watch_pid_count; i++) {
+                if (watch_add_pid(mw.w, a.watch_pids[i], 1) < 0) {
+                    fprintf(stderr, "volley: cannot watch process %d: no such process\n",
+                            a.watch_pids[i]);
+                }
+            }
+            watch_sample_all(mw.w, first, WATCH_MAX); /* the first interval starts now */
+            ec.each_second = main_watch_tick;
+            ec.each_second_ctx = &mw;
+        }
         rc = engine_run(&ec, &r);
+        if (mw.w) {
+            main_watch_finish(&mw, &r);
+        }
         if (rc < 0) {
             r.stop = STATS_STOP_NO_START;
         }
@@ -947,13 +1027,34 @@ static int main_sweep_tier(args_run *a, const sweep_opts *o, sweep_run *run) {
         limit_stop(proc, 3000, &status, &oom);
         return EXIT_NO_START;
     }
+    a->watch_pids[0] = limit_pid(proc);
+    a->watch_pid_count = 1;
     rc = main_sweep_steps(a, o, run, proc);
+    a->watch_pid_count = 0;
     limit_stop(proc, 3000, &status, &oom);
     if (oom) {
         fprintf(stderr, "volley: the server was killed for memory under tier %s (%s)\n",
                 run->tier->name, o->server);
     }
     return rc;
+}
+
+/* Bottleneck hints from the server's own figures: CPU at the tier's quota, memory near it. */
+static void main_sweep_hints(const sweep_run *r) {
+    for (int i = 0; i < r->n; i++) {
+        const sweep_step *s = &r->steps[i];
+        double mem_mb = (double)r->tier->memory_bytes / 1048576.0;
+        if (s->cpu_cores >= 0.9 * r->tier->cpus) {
+            printf("  ! %u users: the server used %.2f of its %.2f CPUs: CPU at the tier's "
+                   "quota\n",
+                   s->users, s->cpu_cores, r->tier->cpus);
+        }
+        if (s->rss_mb >= 0.9 * mem_mb) {
+            printf("  ! %u users: the server held %.0f MB of its %.0f MB: memory near the "
+                   "limit\n",
+                   s->users, s->rss_mb, mem_mb);
+        }
+    }
 }
 
 /* The guide's resource matrix, filled in from the tiers' measurements. */
@@ -1035,6 +1136,9 @@ static int main_sweep(int argc, char **argv) {
                      runs[t].tier ? runs[t].tier->name : "");
             sweep_print(stdout, title, runs[t].steps, runs[t].n, &runs[t].an,
                         runs[t].monthly_cost);
+            if (runs[t].tier) {
+                main_sweep_hints(&runs[t]);
+            }
             any_capacity |= runs[t].an.capacity >= 0;
         }
     }

@@ -34,6 +34,7 @@ enum {
     OPT_THINK_SCALE,
     OPT_SEED,
     OPT_OUTPUT,
+    OPT_WATCH_PID,
     OPT_MONTHLY_COST,
     OPT_HELP,
     OPT_VERSION
@@ -71,6 +72,7 @@ static const args_flag args_flags[] = {
     {0, "think-scale", OPT_THINK_SCALE, 1},
     {0, "seed", OPT_SEED, 1},
     {'o', "output", OPT_OUTPUT, 1},
+    {0, "watch-pid", OPT_WATCH_PID, 1},
     {0, "monthly-cost", OPT_MONTHLY_COST, 1},
     {'h', "help", OPT_HELP, 0},
     {'v', "version", OPT_VERSION, 0},
@@ -93,6 +95,8 @@ const char *args_usage(void) {
            "      --results DIR      where the results file goes (default results/)\n"
            "      --no-save          do not write a results file\n"
            "  -o, --output FMT       extra outputs beside the results file: html, csv\n"
+           "      --watch-pid PID    sample the CPU and memory of a server process (and its\n"
+           "                         children) each second, into the results (repeatable)\n"
            "      --monthly-cost N   adds the cost per user to the verdict (N a month)\n"
            "  -k, --insecure         do not verify TLS certificates\n"
            "      --cacert FILE      trust this CA bundle (PEM) besides the system's\n"
@@ -205,6 +209,14 @@ static int args_apply(args_run *a, const args_flag *f, const char *v, const char
                 return -EINVAL;
             }
             a->outputs = v;
+            return 0;
+        }
+        case OPT_WATCH_PID: {
+            int pid;
+            if (args_int(v, 1, &pid) < 0 || a->watch_pid_count >= ARGS_MAX_WATCH) {
+                goto bad_number;
+            }
+            a->watch_pids[a->watch_pid_count++] = pid;
             return 0;
         }
         case OPT_MONTHLY_COST:

@@ -8,6 +8,7 @@
 #define ARGS_MAX_HEADERS 64
 #define ARGS_MAX_SCRIPT_ARGS 64
 #define ARGS_MAX_THRESHOLDS 32
+#define ARGS_MAX_WATCH 16
 
 typedef struct args_run {
     int threads;
@@ -44,6 +45,8 @@ typedef struct args_run {
     int seed_given;
     int timeout_given;
     int connections_given;
+    int watch_pids[ARGS_MAX_WATCH];
+    size_t watch_pid_count;
     const char *outputs; /* -o: extra outputs such as "html,csv"; NULL when none */
     double monthly_cost; /* --monthly-cost: 0 when not given */
     int help;

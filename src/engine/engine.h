@@ -51,6 +51,11 @@ typedef struct engine_config {
     const char *authority;
     const char *origin;
 
+    /* Called on the main thread once a second with the second that ended (e.g. to sample the
+     * server's CPU); NULL for none. */
+    void (*each_second)(void *ctx, uint32_t second);
+    void *each_second_ctx;
+
     /* A script: one state per thread, made before the run (NULL without -s). */
     script_host *script;
     /* How long stopped workers get before the run is declared incomplete. */

@@ -140,7 +140,10 @@ static void run_progress_cb(uv_timer_t *t) {
     stats_counters c;
     uint64_t errors = 0;
 
-    if (!h || elapsed_s == 0) {
+    if (rs->cfg->each_second && elapsed_s > 0) {
+        rs->cfg->each_second(rs->cfg->each_second_ctx, (uint32_t)(elapsed_s - 1));
+    }
+    if (!h || elapsed_s == 0 || !rs->cfg->progress) {
         stats_hist_free(h);
         return;
     }
@@ -240,7 +243,7 @@ static int run_start_handles(run_state *rs) {
     if (rs->cfg->duration_ms > 0) {
         uv_timer_start(&rs->duration, run_duration_cb, (uint64_t)rs->cfg->duration_ms, 0);
     }
-    if (rs->cfg->progress) {
+    if (rs->cfg->progress || rs->cfg->each_second) {
         uv_timer_start(&rs->progress, run_progress_cb, 1000, 1000);
     }
     return 0;

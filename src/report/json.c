@@ -256,7 +256,20 @@ static json_t *json_endpoint(const stats_endpoint *ep, double duration_s, int *f
         "latency_ms", json_latency(ep->latency), "histogram", json_hist(ep->latency, full_digits));
 }
 
+static json_t *json_point_base(const stats_point *p, int *full_digits);
+
+/* A second of the run; with --watch-pid, the server's CPU and memory in it as well. */
 static json_t *json_point(const stats_point *p, int *full_digits) {
+    json_t *o = json_point_base(p, full_digits);
+
+    if (o && p->watched) {
+        json_object_set_new(o, "server_cpu_cores", json_real(p->server_cpu_cores));
+        json_object_set_new(o, "server_rss_bytes", json_u64(p->server_rss_bytes));
+    }
+    return o;
+}
+
+static json_t *json_point_base(const stats_point *p, int *full_digits) {
     const stats_counters *c = &p->c;
     json_t *latency =
         json_pack("{s:o, s:o, s:o}", "p50", json_ms((double)stats_hist_percentile(p->latency, 50)),

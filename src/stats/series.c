@@ -100,5 +100,10 @@ void stats_series_merge(stats_series *dst, const stats_series *src) {
         to->users += from->users;
         stats_counters_add(&to->c, &from->c);
         stats_hist_merge(to->latency, from->latency);
+        if (from->watched) {
+            to->watched = 1;
+            to->server_cpu_cores += from->server_cpu_cores;
+            to->server_rss_bytes += from->server_rss_bytes;
+        }
     }
 }

@@ -226,17 +226,17 @@ static int limit_join(const char *point, const char *root, const char *own, char
     return 0;
 }
 
-/* The v2 directory this process is in, when it offers cpu and memory (and cpuset when asked). */
-static int limit_v2_parent(int need_cpuset, char *out) {
-    char point[LIMIT_PATH_MAX], root[LIMIT_PATH_MAX], own[LIMIT_PATH_MAX], ctrls[512];
+/* Finds the v2 hierarchy when its root offers cpu and memory (a controller bound to a v1
+ * hierarchy is missing there): its mount point and this process's directory in it. */
+static int limit_v2_find(char *point, char *own_dir) {
+    char root[LIMIT_PATH_MAX], own[LIMIT_PATH_MAX], ctrls[512];
 
     if (limit_find_mount("cgroup2", NULL, point, root) < 0 || limit_own_path(NULL, own) < 0 ||
-        limit_join(point, root, own, out) < 0 ||
-        limit_read(out, "cgroup.controllers", ctrls, sizeof(ctrls)) < 0) {
+        limit_join(point, root, own, own_dir) < 0 ||
+        limit_read(point, "cgroup.controllers", ctrls, sizeof(ctrls)) < 0) {
         return -ENOENT;
     }
-    if (!limit_has_word(ctrls, "cpu") || !limit_has_word(ctrls, "memory") ||
-        (need_cpuset && !limit_has_word(ctrls, "cpuset"))) {
+    if (!limit_has_word(ctrls, "cpu") || !limit_has_word(ctrls, "memory")) {
         return -ENOTSUP;
     }
     return 0;
@@ -465,6 +465,7 @@ static int limit_remove_groups(limit_proc *p) {
         if (p->mounted[i]) {
             umount2(p->mounted[i], MNT_DETACH);
             rmdir(p->mounted[i]);
+            rmdir(LIMIT_MOUNT_BASE); /* fails, as it should, while another volley uses it */
         }
     }
     return rc;
@@ -563,28 +564,53 @@ static int limit_set_cpuset(limit_proc *p, const char *cpus, char *err, size_t e
     return rc;
 }
 
-/* Makes the v2 group: enables the controllers for the children of parent, then one directory. */
-static int limit_make_v2(limit_proc *p, const limit_spec *spec, const char *parent,
-                         const char *name, char *err, size_t err_len) {
-    const char *enable = spec->cpuset[0] ? "+cpu +memory +cpuset" : "+cpu +memory";
+/* True when the v2 cgroup dir lets its children use cpu and memory (and cpuset when asked). */
+static int limit_v2_delegates(const char *dir, int need_cpuset) {
     char have[512] = "";
-    int rc, i;
 
-    limit_read(parent, "cgroup.subtree_control", have, sizeof(have));
-    if (!limit_has_word(have, "cpu") || !limit_has_word(have, "memory") ||
-        (spec->cpuset[0] && !limit_has_word(have, "cpuset"))) {
-        rc = limit_write(parent, "cgroup.subtree_control", enable);
-        if (rc < 0) {
-            snprintf(err, err_len, "cannot enable the cpu and memory controllers below %s: %s%s",
-                     parent, strerror(-rc),
-                     rc == -EBUSY ? " (it holds processes; start volley from a cgroup whose "
-                                    "children may use them)"
-                                  : " (limits need root, or a cgroup delegated to this user)");
-            return rc;
+    limit_read(dir, "cgroup.subtree_control", have, sizeof(have));
+    return limit_has_word(have, "cpu") && limit_has_word(have, "memory") &&
+        (!need_cpuset || limit_has_word(have, "cpuset"));
+}
+
+/* Picks the v2 cgroup to make the group in: this process's own, when its children may use the
+ * controllers or it can let them (only a cgroup without processes, or the root, can: the "no
+ * internal processes" rule), else the nearest ancestor that already lets its children use them,
+ * as systemd's slices do. 0 or a negative errno with a sentence in err. */
+static int limit_v2_parent(const char *point, const char *own_dir, int need_cpuset, char *out,
+                           char *err, size_t err_len) {
+    const char *enable = need_cpuset ? "+cpu +memory +cpuset" : "+cpu +memory";
+    int rc;
+
+    snprintf(out, LIMIT_PATH_MAX, "%s", own_dir);
+    if (limit_v2_delegates(out, need_cpuset)) {
+        return 0;
+    }
+    rc = limit_write(out, "cgroup.subtree_control", enable);
+    if (rc == 0) {
+        return 0;
+    }
+    while (strlen(out) > strlen(point) && strrchr(out, '/')) {
+        *strrchr(out, '/') = '\0';
+        if (limit_v2_delegates(out, need_cpuset)) {
+            return 0;
         }
     }
-    rc = limit_make_dir(p, LIMIT_CPU, parent, name, err, err_len);
-    for (i = 1; rc == 0 && i < LIMIT_NCTRL; i++) {
+    snprintf(err, err_len, "cannot enable the %s controllers below %s: %s%s",
+             need_cpuset ? "cpu, memory and cpuset" : "cpu and memory", own_dir, strerror(-rc),
+             rc == -EBUSY ? " (it holds processes, and no cgroup above it offers them)"
+                          : " (limits need root, or a cgroup delegated to this user)");
+    return rc == -EBUSY ? -ENOTSUP : rc;
+}
+
+/* Makes the v2 group: one directory for every controller. */
+static int limit_make_v2(limit_proc *p, const limit_spec *spec, const char *point,
+                         const char *own_dir, const char *name, char *err, size_t err_len) {
+    char parent[LIMIT_PATH_MAX];
+    int rc, i;
+
+    rc = limit_v2_parent(point, own_dir, spec->cpuset[0] != 0, parent, err, err_len);
+    for (i = 0; rc == 0 && i < LIMIT_NCTRL; i++) {
         if (i != LIMIT_CPUSET || spec->cpuset[0]) {
             rc = limit_make_dir(p, i, parent, name, err, err_len);
         }
@@ -629,15 +655,15 @@ static int limit_make_v1(limit_proc *p, const limit_spec *spec, const char *name
 /* Makes the groups of p and writes spec's limits into them. */
 static int limit_make_groups(limit_proc *p, const limit_spec *spec, char *err, size_t err_len) {
     static unsigned seq;
-    char parent[LIMIT_PATH_MAX], name[64];
+    char point[LIMIT_PATH_MAX], own_dir[LIMIT_PATH_MAX], name[64];
     uint64_t v;
     int rc;
 
     snprintf(name, sizeof(name), "volley-%d-%u", (int)getpid(),
              __atomic_add_fetch(&seq, 1, __ATOMIC_SEQ_CST));
-    if (limit_v2_parent(spec->cpuset[0] != 0, parent) == 0) {
+    if (limit_v2_find(point, own_dir) == 0) {
         p->version = 2;
-        rc = limit_make_v2(p, spec, parent, name, err, err_len);
+        rc = limit_make_v2(p, spec, point, own_dir, name, err, err_len);
     } else {
         p->version = 1;
         rc = limit_make_v1(p, spec, name, err, err_len);
