@@ -1000,6 +1000,7 @@ static int main_sweep_tier(args_run *a, const sweep_opts *o, sweep_run *run) {
     limit_proc *proc = NULL;
     char *argv[] = {"/bin/sh", "-c", NULL, NULL};
     char cmd[1024], server_cpus[LIMIT_CPUSET_MAX], self_cpus[LIMIT_CPUSET_MAX], err[512];
+    cpu_set_t saved;
     int rc, status = 0, oom = 0;
 
     memset(&spec, 0, sizeof(spec));
@@ -1013,6 +1014,7 @@ static int main_sweep_tier(args_run *a, const sweep_opts *o, sweep_run *run) {
     } else {
         snprintf(spec.cpuset, sizeof(spec.cpuset), "%s", server_cpus);
     }
+    sched_getaffinity(0, sizeof(saved), &saved);
     snprintf(cmd, sizeof(cmd), "exec %s", o->server);
     argv[2] = cmd;
     if (limit_start(&spec, argv, &proc, err, sizeof(err)) < 0) {
@@ -1025,6 +1027,7 @@ static int main_sweep_tier(args_run *a, const sweep_opts *o, sweep_run *run) {
         fprintf(stderr, "volley: the server (%s) did not answer %s%s within 20 s\n", o->server,
                 a->url, o->health);
         limit_stop(proc, 3000, &status, &oom);
+        sched_setaffinity(0, sizeof(saved), &saved);
         return EXIT_NO_START;
     }
     a->watch_pids[0] = limit_pid(proc);
@@ -1032,6 +1035,7 @@ static int main_sweep_tier(args_run *a, const sweep_opts *o, sweep_run *run) {
     rc = main_sweep_steps(a, o, run, proc);
     a->watch_pid_count = 0;
     limit_stop(proc, 3000, &status, &oom);
+    sched_setaffinity(0, sizeof(saved), &saved); /* the next tier plans with every CPU */
     if (oom) {
         fprintf(stderr, "volley: the server was killed for memory under tier %s (%s)\n",
                 run->tier->name, o->server);

@@ -78,6 +78,48 @@ vrun 10 sweep --users 1,x -s "$T/gen.lua" http://127.0.0.1:9/
 expect_rc 2
 case_end
 
+# Users that fetch a scene's storyboards again and again: the target rebuilds every image per
+# request, so its CPU (the tier's quota) decides how fast they are served.
+cat >"$T/sb.lua" <<LUA
+package.path = "$REPO/scripts/indieshots/?.lua;" .. package.path
+local app = require "common"
+options = { verdict_bands = "success=99,95,80; avg=15ms,25ms,200ms; max=150ms,400ms,2s; 5xx=0,0.1,1" }
+local U = user { wait = constant(0) }
+function U:on_start()
+    app.sign_in(self)
+    self.job = app.upload_and_parse(self, 30)
+    app.generate_shots(self, self.job, 0)
+    app.storyboard_batch(self, self.job, 0)
+end
+U:task("storyboards", function(self)
+    local r = self:get("/api/storyboards/" .. self.job .. "/0", { name = "storyboards: get" })
+    check(r, "images", r.status == 200)
+end)
+LUA
+
+case_begin "sweep --tiers: the target under 0.25 and 1 CPU, the larger tier carries more users"
+PORT=$(free_port)
+vrun 240 sweep -s "$T/sb.lua" --users 1 --step 3s --settle 4s --think-scale 0.05 \
+    --tiers basic,reserved --results "$T/tiers" \
+    --server "$VOLLEY target --listen 127.0.0.1:$PORT --time-scale 0.01 --capacity 1000 --image-bytes 200000" \
+    "http://127.0.0.1:$PORT"
+if [ "$V_RC" = 3 ] && grep -q "cannot start the server under tier" "$V_ERR"; then
+    echo "    (skipped: this machine does not allow cgroup limits: $(head -1 "$V_ERR"))"
+else
+    expect_file_has "matrix printed" "$V_OUT" '^Resource matrix'
+    expect_file_has "basic row" "$V_OUT" '^  basic +0\.25 '
+    expect_file_has "reserved row" "$V_OUT" '^  reserved +1\.00 '
+    if expect_result; then
+        expect_eq "tiers in the file" "$(jget "$V_RESULT" 'len(d["tiers"])')" 2
+        expect_eq "reserved carries more users than basic" \
+            "$(jget "$V_RESULT" '(d["tiers"][1]["capacity_users"] or 0) > (d["tiers"][0]["capacity_users"] or 0)')" \
+            true
+        expect_cmp "basic's server CPU stays near its quota" \
+            "$(jget "$V_RESULT" 'd["tiers"][0]["steps"][0]["server_cpu_cores"]')" "<" 0.4
+    fi
+fi
+case_end
+
 case_begin "make demo's script runs the light preset against the target and passes"
 V_N=$((V_N + 1))
 V_OUT=$T/demo.out
