@@ -187,14 +187,6 @@ static int args_apply(args_run *a, const args_flag *f, const char *v, const char
             }
             a->seed_given = 1;
             return 0;
-        case OPT_RUN_TIME:
-            if (units_parse_duration_ms(v, &a->duration_ms) < 0) {
-                snprintf(err, err_len, "bad duration for %s: '%s' (use e.g. 30s, 5m, 1h)", shown,
-                         v);
-                return -EINVAL;
-            }
-            a->duration_given = 1;
-            return 0;
         case OPT_STOP_TIMEOUT:
             if (units_parse_duration_ms(v, &a->stop_timeout_ms) < 0) {
                 snprintf(err, err_len, "bad duration for %s: '%s'", shown, v);
@@ -240,6 +232,7 @@ static int args_apply(args_run *a, const args_flag *f, const char *v, const char
             a->connections_given = 1;
             return 0;
         case OPT_DURATION:
+        case OPT_RUN_TIME:
             if (units_parse_duration_ms(v, &a->duration_ms) < 0) {
                 snprintf(err, err_len, "bad duration for %s: '%s' (use e.g. 30s, 5m, 1h)", shown,
                          v);

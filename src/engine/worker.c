@@ -61,9 +61,9 @@ static void worker_count_failure(worker *w, stats_endpoint *ep, int cls) {
     w->point_c.errors[cls]++;
 }
 
-static void worker_count_response(worker *w, stats_endpoint *ep, const http_outcome *o) {
-    int sc = o->status / 100;
-    int cls = stats_err_for_status(o->status);
+/* Counts a response that arrived, by its status class. */
+static void worker_count_status(worker *w, stats_endpoint *ep, int status) {
+    int sc = status / 100;
 
     if (sc < 1 || sc > 5) {
         sc = 0;
@@ -74,6 +74,12 @@ static void worker_count_response(worker *w, stats_endpoint *ep, const http_outc
     ep->c.status_class[sc]++;
     w->point_c.responses++;
     w->point_c.status_class[sc]++;
+}
+
+static void worker_count_response(worker *w, stats_endpoint *ep, const http_outcome *o) {
+    int cls = stats_err_for_status(o->status);
+
+    worker_count_status(w, ep, o->status);
     if (cls >= 0) {
         worker_count_failure(w, ep, cls);
         return;
@@ -92,14 +98,7 @@ static void worker_record(worker *w, stats_endpoint *ep, const http_outcome *o, 
         worker_count_failure(w, ep, o->err_class);
     } else if (fail_class >= 0) {
         /* A response arrived but the script's response() failed on it. */
-        int sc = o->status / 100;
-        sc = sc < 1 || sc > 5 ? 0 : sc;
-        w->totals.responses++;
-        w->totals.status_class[sc]++;
-        ep->c.responses++;
-        ep->c.status_class[sc]++;
-        w->point_c.responses++;
-        w->point_c.status_class[sc]++;
+        worker_count_status(w, ep, o->status);
         worker_count_failure(w, ep, fail_class);
     } else {
         worker_count_response(w, ep, o);
@@ -395,17 +394,10 @@ static void worker_u_failure_row(worker *w, const users_record *r) {
 static void worker_u_ended(void *ctx, const users_record *r) {
     worker *w = ctx;
     stats_endpoint *ep = r->ep;
-    int sc = r->status / 100;
 
     worker_advance(w, r->end_ns ? r->end_ns : uv_hrtime());
-    sc = sc < 1 || sc > 5 ? 0 : sc;
     if (r->status > 0) {
-        w->totals.responses++;
-        w->totals.status_class[sc]++;
-        ep->c.responses++;
-        ep->c.status_class[sc]++;
-        w->point_c.responses++;
-        w->point_c.status_class[sc]++;
+        worker_count_status(w, ep, r->status);
     }
     if (r->err_class >= 0) {
         worker_count_failure(w, ep, r->err_class);

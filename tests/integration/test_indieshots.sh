@@ -6,31 +6,12 @@
 set -u
 # shellcheck source=tests/lib/common.sh
 . "$(dirname "$0")/../lib/common.sh"
+# shellcheck source=tests/lib/target.sh
+. "$(dirname "$0")/../lib/target.sh"
 REPO=$(cd "$(dirname "$0")/../.." && pwd)
 SCRIPTS=$REPO/scripts/indieshots
 cd "$T" || exit 1
 
-target_start() {
-    "$VOLLEY" target --listen 127.0.0.1:0 "$@" >"$T/target.out" 2>"$T/target.err" </dev/null &
-    TARGET_PID=$!
-    at_exit "kill -9 $TARGET_PID"
-    local i line
-    for ((i = 0; i < 100 * TOL; i++)); do
-        line=$(grep -m1 '^volley target listening on ' "$T/target.out" 2>/dev/null)
-        if [ -n "$line" ]; then
-            TB=${line#volley target listening on }
-            return 0
-        fi
-        sleep 0.1
-    done
-    fail_reason "target did not start: $(head -c 300 "$T/target.err")"
-    return 1
-}
-
-target_stop() {
-    kill "$TARGET_PID" 2>/dev/null
-    wait "$TARGET_PID" 2>/dev/null
-}
 
 case_begin "image-api.lua, light: every endpoint reached, checks pass, success >= 95%"
 if target_start --time-scale 0.02; then

@@ -4,26 +4,11 @@
 set -u
 # shellcheck source=tests/lib/common.sh
 . "$(dirname "$0")/../lib/common.sh"
+# shellcheck source=tests/lib/target.sh
+. "$(dirname "$0")/../lib/target.sh"
 REPO=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$T" || exit 1
 
-# Starts the target on a free port; sets TB to its base URL.
-target_start() {
-    "$VOLLEY" target --listen 127.0.0.1:0 "$@" >"$T/target.out" 2>"$T/target.err" </dev/null &
-    TARGET_PID=$!
-    at_exit "kill -9 $TARGET_PID"
-    local i line
-    for ((i = 0; i < 100 * TOL; i++)); do
-        line=$(grep -m1 '^volley target listening on ' "$T/target.out" 2>/dev/null)
-        if [ -n "$line" ]; then
-            TB=${line#volley target listening on }
-            return 0
-        fi
-        sleep 0.1
-    done
-    fail_reason "target did not start: $(head -c 300 "$T/target.err")"
-    return 1
-}
 
 # Users that ask for shot lists without pause: the target's capacity decides how many it carries.
 cat >"$T/gen.lua" <<LUA
@@ -55,8 +40,7 @@ if target_start --time-scale 0.02 --capacity 1 --queue-timeout 150ms --openai-rp
         expect_eq "step 1 handled" "$(jget "$V_RESULT" 'd["steps"][0]["handled"]')" true
         expect_eq "step 2 not handled" "$(jget "$V_RESULT" 'd["steps"][1]["handled"]')" false
     fi
-    kill "$TARGET_PID" 2>/dev/null
-    wait "$TARGET_PID" 2>/dev/null
+    target_stop
 fi
 case_end
 
@@ -65,8 +49,7 @@ if target_start --time-scale 0.02 --capacity 1 --queue-timeout 1ms --openai-rpm 
     vrun 60 sweep -s "$T/gen.lua" --users 6 --step 2s --settle 1s --no-save "$TB"
     expect_rc 1
     expect_file_has "no capacity" "$V_OUT" 'Capacity: none'
-    kill "$TARGET_PID" 2>/dev/null
-    wait "$TARGET_PID" 2>/dev/null
+    target_stop
 fi
 case_end
 
