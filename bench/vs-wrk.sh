@@ -1,25 +1,47 @@
 #!/usr/bin/env bash
 # vs-wrk.sh: volley against wrk on this machine: req/s, client CPU per request, memory per connection.
 #
+# Usage: bench/vs-wrk.sh [plain|tls|script|all]   (default all; BENCH_MODE works too)
+#
 # nginx runs one worker pinned to CPU 0; the client runs on CPU 1. wrk and volley alternate
-# (A B A B) with the same -t1 -c50 against a small body and a 100 KB body; then each holds
-# -c10000 connections for a few seconds to measure peak RSS. Not a test: it prints a table.
+# (A B A B) with the same -t1 -c50. Not a test: it prints a table per mode.
+#   plain   http, a small body and a 100 KB body; then -c10000 for peak RSS per connection
+#           (each tool runs until nginx has answered all 10,000 connections, then 2 s more).
+#   tls     https pinned to TLS 1.2 and ECDHE-ECDSA-AES128-GCM-SHA256 with a P-256 certificate
+#           made here by openssl; the same two bodies; then -c10000 for peak RSS per connection.
+#   script  http, the small body, both tools running one request() script that sets a header.
 #
 # Environment: VOLLEY (default ./volley), BENCH_DURATION (each timed run, default 10s),
 # BENCH_ROUNDS (A B pairs per body, default 2), BENCH_CONNECTIONS (default 50),
-# BENCH_MEM_CONNECTIONS (default 10000), BENCH_MEM_DURATION (default 3s).
-# Default total run time: about 95 seconds.
+# BENCH_MEM_CONNECTIONS (default 10000), BENCH_MEM_DURATION (the longest a memory run may last,
+# default 30s; it stops BENCH_MEM_HOLD, default 2s, after nginx has answered every connection),
+# BENCH_TLS_VERIFY (1: volley verifies with --cacert in the throughput runs; default 0, -k,
+# since wrk never verifies). Default run time: plain about 95 s, tls about 2 min, script about 50 s.
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
+MODE=${1:-${BENCH_MODE:-all}}
 VOLLEY=${VOLLEY:-./volley}
 DURATION=${BENCH_DURATION:-10s}
 ROUNDS=${BENCH_ROUNDS:-2}
 CONNS=${BENCH_CONNECTIONS:-50}
 MEM_CONNS=${BENCH_MEM_CONNECTIONS:-10000}
-MEM_DURATION=${BENCH_MEM_DURATION:-3s}
+MEM_DURATION=${BENCH_MEM_DURATION:-30s}
+MEM_HOLD=${BENCH_MEM_HOLD:-2}
+TLS_VERIFY=${BENCH_TLS_VERIFY:-0}
 
-for tool in nginx wrk taskset /usr/bin/time python3; do
+case "$MODE" in
+    plain | tls | script | all) ;;
+    *)
+        echo "usage: bench/vs-wrk.sh [plain|tls|script|all]" >&2
+        exit 2
+        ;;
+esac
+want() {
+    [ "$MODE" = all ] || [ "$MODE" = "$1" ]
+}
+
+for tool in nginx wrk taskset /usr/bin/time python3 openssl; do
     if ! command -v "$tool" >/dev/null; then
         echo "vs-wrk: $tool is missing (deps/install.sh bench installs what the bench needs)" >&2
         exit 1
@@ -73,13 +95,58 @@ s.bind(("127.0.0.1", 0))
 print(s.getsockname()[1])'
 }
 
+# A CA and a server certificate for 127.0.0.1, both ECDSA P-256, valid for two days.
+make_certs() {
+    local d=$WORK/tls
+    mkdir -p "$d"
+    {
+        openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -sha256 -days 2 \
+            -subj "/CN=volley bench CA" -keyout "$d/ca.key" -out "$d/ca.pem" \
+            -addext "basicConstraints=critical,CA:TRUE" -addext "keyUsage=critical,keyCertSign"
+        openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -sha256 \
+            -subj "/CN=127.0.0.1" -keyout "$d/server.key" -out "$d/server.csr"
+        printf '%s\n' "subjectAltName=IP:127.0.0.1,DNS:localhost" "basicConstraints=CA:FALSE" \
+            "keyUsage=critical,digitalSignature" "extendedKeyUsage=serverAuth" >"$d/ext.cnf"
+        openssl x509 -req -in "$d/server.csr" -CA "$d/ca.pem" -CAkey "$d/ca.key" \
+            -CAcreateserial -days 2 -sha256 -extfile "$d/ext.cnf" -out "$d/server.pem"
+    } >"$d/openssl.log" 2>&1 || {
+        echo "vs-wrk: openssl could not make the certificates:" >&2
+        cat "$d/openssl.log" >&2
+        exit 1
+    }
+}
+
+# Four servers on one worker: plain and TLS, each without a log (timed runs) and with a log of
+# each connection's first request (memory runs count the connections that got an answer and the
+# resumed TLS sessions; script mode checks that the header arrived).
 start_nginx() {
-    local user_line="" i
+    local user_line="" tls_servers="" i
     mkdir -p "$WORK/www" "$WORK/logs" "$WORK/tmp"
     printf 'hello volley\n' >"$WORK/www/small.txt"
     head -c 102400 /dev/zero | tr '\0' 'b' >"$WORK/www/100k.bin"
     [ "$(id -u)" = 0 ] && user_line="user root root;"
     PORT=$(free_port)
+    LOG_PORT=$(free_port)
+    TLS_PORT=$(free_port)
+    TLS_LOG_PORT=$(free_port)
+    if want tls; then
+        make_certs
+        tls_servers="
+    ssl_certificate $WORK/tls/server.pem;
+    ssl_certificate_key $WORK/tls/server.key;
+    ssl_protocols TLSv1.2;
+    ssl_ciphers ECDHE-ECDSA-AES128-GCM-SHA256;
+    ssl_prefer_server_ciphers on;
+    server {
+        listen 127.0.0.1:$TLS_PORT ssl backlog=16384;
+        root $WORK/www;
+    }
+    server {
+        listen 127.0.0.1:$TLS_LOG_PORT ssl backlog=16384;
+        access_log $WORK/logs/conn.log conn buffer=16k flush=500ms if=\$conn_first;
+        root $WORK/www;
+    }"
+    fi
     cat >"$WORK/nginx.conf" <<EOF
 $user_line
 worker_processes 1;
@@ -92,6 +159,11 @@ events {
 }
 http {
     access_log off;
+    log_format conn '\$connection \$http_x_counter \$ssl_session_reused';
+    map \$connection_requests \$conn_first {
+        1 1;
+        default 0;
+    }
     default_type application/octet-stream;
     sendfile on;
     tcp_nopush on;
@@ -106,6 +178,11 @@ http {
         listen 127.0.0.1:$PORT backlog=16384;
         root $WORK/www;
     }
+    server {
+        listen 127.0.0.1:$LOG_PORT backlog=16384;
+        access_log $WORK/logs/conn.log conn buffer=16k flush=500ms if=\$conn_first;
+        root $WORK/www;
+    }$tls_servers
 }
 EOF
     "${SERVER_CPU[@]}" nginx -p "$WORK" -c "$WORK/nginx.conf" -e "$WORK/logs/error.log" \
@@ -131,32 +208,86 @@ seconds_of() {
     }'
 }
 
+# Options each tool gets on top of -t1 -c -d (set per mode).
+WRK_OPTS=()
+VOLLEY_OPTS=()
+
+# The command line of one client run: tool, connections, duration, url.
+client_cmd() {
+    if [ "$1" = wrk ]; then
+        CMD=(wrk -t1 -c"$2" -d"$3" "${WRK_OPTS[@]}" "$4")
+    else
+        CMD=("$VOLLEY" -t1 -c"$2" -d"$3" --no-save "${VOLLEY_OPTS[@]}" "$4")
+    fi
+}
+
 # Runs one client on the client CPU; prints "req_per_s requests cpu_s peak_rss_kb" (or "fail").
 measure() {
-    local tool=$1 conns=$2 dur=$3 url=$4 out=$WORK/run.out tfile=$WORK/run.time limit cmd
+    local tool=$1 conns=$2 dur=$3 url=$4 limit
     limit=$(($(seconds_of "$dur") + 30))
-    if [ "$tool" = wrk ]; then
-        cmd=(wrk -t1 -c"$conns" -d"$dur" "$url")
-    else
-        cmd=("$VOLLEY" -t1 -c"$conns" -d"$dur" --no-save "$url")
-    fi
-    if ! timeout -k 5 "$limit" /usr/bin/time -f '%U %S %M' -o "$tfile" \
-        "${CLIENT_CPU[@]}" "${cmd[@]}" >"$out" 2>"$WORK/run.err"; then
-        echo "fail"
-        {
-            echo "vs-wrk: ${cmd[*]} failed:"
-            tail -n 5 "$out" "$WORK/run.err"
-        } >>"$WORK/failures"
+    client_cmd "$tool" "$conns" "$dur" "$url"
+    if ! timeout -k 5 "$limit" /usr/bin/time -f '%U %S %M' -o "$WORK/run.time" \
+        "${CLIENT_CPU[@]}" "${CMD[@]}" >"$WORK/run.out" 2>"$WORK/run.err"; then
+        run_failed
         return 0
     fi
-    awk -v tf="$tfile" '
+    run_figures
+}
+
+run_failed() {
+    echo "fail"
+    {
+        echo "vs-wrk: ${CMD[*]} failed:"
+        tail -n 5 "$WORK/run.out" "$WORK/run.err"
+    } >>"$WORK/failures"
+}
+
+# "req_per_s requests cpu_s peak_rss_kb" from the client's output and /usr/bin/time's line.
+run_figures() {
+    awk -v tf="$WORK/run.time" '
         /^Requests\/sec:/ { rps = $2 }
         /^ +[0-9]+ requests in / { n = $1 }
         END {
             while ((getline line < tf) > 0) { if (line ~ /^[0-9.]+ [0-9.]+ [0-9]+$/) { t = line } }
             split(t, f, " ")
             printf "%s %s %.3f %s\n", rps, n, f[1] + f[2], f[3]
-        }' "$out"
+        }' "$WORK/run.out"
+}
+
+# Runs one client against the logged server until nginx has answered every connection once,
+# then MEM_HOLD seconds more, and interrupts it (both tools print their figures on SIGINT); the
+# duration is only the upper bound. Prints "req_per_s requests cpu_s peak_rss_kb up_s" where
+# up_s is when the last connection got its first answer ("-" if that never happened).
+measure_up() {
+    local tool=$1 conns=$2 cap=$3 url=$4 limit bg pid="" t0 now up=- rc=0
+    limit=$(($(seconds_of "$cap") + 30))
+    client_cmd "$tool" "$conns" "$cap" "$url"
+    log_reset
+    t0=$(date +%s.%N)
+    timeout -k 5 "$limit" /usr/bin/time -f '%U %S %M' -o "$WORK/run.time" \
+        "${CLIENT_CPU[@]}" "${CMD[@]}" >"$WORK/run.out" 2>"$WORK/run.err" &
+    bg=$!
+    while kill -0 "$bg" 2>/dev/null; do
+        sleep 0.25
+        # timeout's child is /usr/bin/time, whose child is the client (taskset execs it).
+        if [ -z "$pid" ]; then
+            pid=$(pgrep -P "$(pgrep -P "$bg" | head -n 1)" 2>/dev/null | head -n 1 || true)
+        fi
+        if [ -n "$pid" ] && [ "$(wc -l <"$WORK/logs/conn.log")" -ge "$conns" ]; then
+            now=$(date +%s.%N)
+            up=$(awk -v a="$t0" -v b="$now" 'BEGIN { printf "%.1f", b - a }')
+            sleep "$MEM_HOLD"
+            kill -INT "$pid" 2>/dev/null || true
+            break
+        fi
+    done
+    wait "$bg" || rc=$?
+    # volley exits 130 when interrupted; that is the stop asked for here.
+    if [ "$rc" -ne 0 ] && ! { [ "$rc" -eq 130 ] && [ "$up" != - ]; }; then
+        run_failed
+        return 0
+    fi
+    echo "$(run_figures) $up"
 }
 
 # Mean of the numbers on stdin ("-" when there are none).
@@ -168,59 +299,190 @@ ratio() {
     awk -v a="$1" -v b="$2" 'BEGIN { if (a == "-" || b == "-" || b == 0) { print "-" } else { printf "%.2f", a / b } }'
 }
 
-start_nginx
-echo "volley vs wrk: nginx 1.x with 1 worker, $PINNING"
-echo "$("$VOLLEY" -v 2>&1 | head -n 1); $(wrk -v 2>&1 | head -n 1 | awk '{ print $1, $2 }')"
-echo "throughput runs: -t1 -c$CONNS -d$DURATION, $ROUNDS rounds of wrk then volley per body"
-echo
-printf '%-6s %-7s %5s %12s %12s %11s %10s\n' body tool round req/s requests cpu_us/req rss_kb
-: >"$WORK/rows"
-for body in small:small.txt 100k:100k.bin; do
-    name=${body%%:*}
-    url=http://127.0.0.1:$PORT/${body#*:}
-    for ((r = 1; r <= ROUNDS; r++)); do
-        for tool in wrk volley; do
-            res=$(measure "$tool" "$CONNS" "$DURATION" "$url")
-            if [ "$res" = fail ]; then
-                printf '%-6s %-7s %5s %12s\n' "$name" "$tool" "$r" failed
-                continue
-            fi
-            read -r rps n cpu rss <<<"$res"
-            us=$(awk -v c="$cpu" -v n="$n" 'BEGIN { if (n > 0) { printf "%.2f", c * 1e6 / n } else { print "-" } }')
-            printf '%-6s %-7s %5s %12s %12s %11s %10s\n' "$name" "$tool" "$r" "$rps" "$n" "$us" "$rss"
-            echo "$name $tool $rps $us $rss" >>"$WORK/rows"
+# "met" or "missed" for value <= limit ("-" when there is no value).
+verdict() {
+    awk -v v="$1" -v l="$2" 'BEGIN { if (v == "-") { print "-" } else if (v + 0 <= l + 0) { print "met" } else { print "MISSED" } }'
+}
+
+# Empties the connection log, and after a run reads it once nginx has flushed it (flush=500ms).
+log_reset() {
+    : >"$WORK/logs/conn.log"
+}
+log_wait() {
+    sleep 1
+}
+
+# Timed runs of one mode: wrk then volley, ROUNDS times per body. Arguments: mode, then
+# name:url pairs. Rows go to $WORK/rows as "mode body tool req/s us/req rss_kb".
+throughput() {
+    local mode=$1 pair name url r tool res rps n cpu rss us
+    shift
+    printf '%-6s %-7s %5s %12s %12s %11s %10s\n' body tool round req/s requests cpu_us/req rss_kb
+    for pair in "$@"; do
+        name=${pair%%=*}
+        url=${pair#*=}
+        for ((r = 1; r <= ROUNDS; r++)); do
+            for tool in wrk volley; do
+                res=$(measure "$tool" "$CONNS" "$DURATION" "$url")
+                if [ "$res" = fail ]; then
+                    printf '%-6s %-7s %5s %12s\n' "$name" "$tool" "$r" failed
+                    continue
+                fi
+                read -r rps n cpu rss <<<"$res"
+                us=$(awk -v c="$cpu" -v n="$n" 'BEGIN { if (n > 0) { printf "%.2f", c * 1e6 / n } else { print "-" } }')
+                printf '%-6s %-7s %5s %12s %12s %11s %10s\n' "$name" "$tool" "$r" "$rps" "$n" "$us" "$rss"
+                echo "$mode $name $tool $rps $us $rss" >>"$WORK/rows"
+            done
         done
     done
-done
+}
 
-echo
-echo "means over rounds (ratio = volley / wrk; the goal: cpu ratio <= 0.85, req/s ratio >= 1)"
-printf '%-6s %12s %12s %7s %12s %12s %7s\n' body wrk_req/s volley_req/s ratio wrk_us/req \
-    volley_us/req ratio
-for name in small 100k; do
-    wr=$(awk -v b="$name" '$1 == b && $2 == "wrk" { print $3 }' "$WORK/rows" | mean)
-    vr=$(awk -v b="$name" '$1 == b && $2 == "volley" { print $3 }' "$WORK/rows" | mean)
-    wu=$(awk -v b="$name" '$1 == b && $2 == "wrk" && $4 != "-" { print $4 }' "$WORK/rows" | mean)
-    vu=$(awk -v b="$name" '$1 == b && $2 == "volley" && $4 != "-" { print $4 }' "$WORK/rows" | mean)
-    printf '%-6s %12s %12s %7s %12s %12s %7s\n' "$name" "$wr" "$vr" "$(ratio "$vr" "$wr")" \
-        "$wu" "$vu" "$(ratio "$vu" "$wu")"
-done
+# Mean over rounds of column $4 (req/s), $5 (us/req) or $6 (rss) for one mode, body and tool.
+col_mean() {
+    awk -v m="$1" -v b="$2" -v t="$3" -v c="$4" '$1 == m && $2 == b && $3 == t && $c != "-" { print $c }' \
+        "$WORK/rows" | mean
+}
 
-echo
-echo "memory: -t1 -c$MEM_CONNS -d$MEM_DURATION against the small body (peak RSS of the client)"
-printf '%-7s %12s %12s %14s %20s\n' tool peak_rss_kb requests kb_per_conn "kb_per_conn_over_c$CONNS"
-for tool in wrk volley; do
-    base=$(awk -v t="$tool" '$1 == "small" && $2 == t { print $5 }' "$WORK/rows" | mean)
-    res=$(measure "$tool" "$MEM_CONNS" "$MEM_DURATION" "http://127.0.0.1:$PORT/small.txt")
-    if [ "$res" = fail ]; then
-        printf '%-7s %12s\n' "$tool" failed
-        continue
+# The means table of one mode; sets CPU_RATIO_<body> for the goal lines.
+means() {
+    local mode=$1 name wr vr wu vu
+    shift
+    echo
+    echo "means over rounds (ratio = volley / wrk)"
+    printf '%-6s %12s %12s %7s %12s %12s %7s\n' body wrk_req/s volley_req/s ratio wrk_us/req \
+        volley_us/req ratio
+    for name in "$@"; do
+        wr=$(col_mean "$mode" "$name" wrk 4)
+        vr=$(col_mean "$mode" "$name" volley 4)
+        wu=$(col_mean "$mode" "$name" wrk 5)
+        vu=$(col_mean "$mode" "$name" volley 5)
+        printf '%-6s %12s %12s %7s %12s %12s %7s\n' "$name" "$wr" "$vr" "$(ratio "$vr" "$wr")" \
+            "$wu" "$vu" "$(ratio "$vu" "$wu")"
+        printf -v "CPU_RATIO_$name" '%s' "$(ratio "$vu" "$wu")"
+        printf -v "RPS_RATIO_$name" '%s' "$(ratio "$vr" "$wr")"
+    done
+}
+
+# Peak RSS of each tool holding MEM_CONNS connections against the logged server. Arguments:
+# mode, longest duration, url. "served" counts the connections nginx answered at least once (all
+# of them unless the run hit its upper bound first), "up_s" when the last of them was, "resumed"
+# those whose TLS session was resumed (an abbreviated handshake). Sets VOLLEY_KB_PER_CONN.
+memory() {
+    local mode=$1 dur=$2 url=$3 tool base res n rss up served resumed
+    echo
+    echo "memory: -t1 -c$MEM_CONNS (volley ${VOLLEY_OPTS[*]:+${VOLLEY_OPTS[*]} }--no-save) against the small body, peak RSS of the client;"
+    echo "each run stops ${MEM_HOLD}s after nginx has answered every connection (at most $dur)"
+    printf '%-7s %12s %10s %8s %8s %8s %12s %20s\n' tool peak_rss_kb requests served up_s resumed \
+        kb_per_conn "kb_per_conn_over_c$CONNS"
+    VOLLEY_KB_PER_CONN=-
+    for tool in wrk volley; do
+        base=$(col_mean "$mode" small "$tool" 6)
+        res=$(measure_up "$tool" "$MEM_CONNS" "$dur" "$url")
+        log_wait
+        if [ "$res" = fail ]; then
+            printf '%-7s %12s\n' "$tool" failed
+            continue
+        fi
+        read -r _ n _ rss up <<<"$res"
+        served=$(wc -l <"$WORK/logs/conn.log")
+        resumed=$(awk '$3 == "r" { n++ } END { print n + 0 }' "$WORK/logs/conn.log")
+        [ "$mode" = tls ] || resumed=-
+        printf '%-7s %12s %10s %8s %8s %8s %12s %20s\n' "$tool" "$rss" "$n" "$served" "$up" "$resumed" \
+            "$(awk -v r="$rss" -v c="$MEM_CONNS" 'BEGIN { printf "%.2f", r / c }')" \
+            "$(awk -v r="$rss" -v b="$base" -v c="$MEM_CONNS" -v c0="$CONNS" \
+                'BEGIN { if (b == "-") { print "-" } else { printf "%.2f", (r - b) / (c - c0) } }')"
+        if [ "$tool" = volley ]; then
+            VOLLEY_KB_PER_CONN=$(awk -v r="$rss" -v c="$MEM_CONNS" 'BEGIN { printf "%.2f", r / c }')
+            if [ "$served" -lt "$MEM_CONNS" ]; then
+                VOLLEY_KB_PER_CONN="-"
+                echo "vs-wrk: volley had $served of $MEM_CONNS connections answered by the end; raise BENCH_MEM_DURATION" >&2
+            fi
+        fi
+    done
+}
+
+# A short run of each tool with the script against the logged server: the header must arrive.
+script_check() {
+    local tool res got
+    for tool in wrk volley; do
+        log_reset
+        res=$(measure "$tool" 2 1s "http://127.0.0.1:$LOG_PORT/small.txt")
+        log_wait
+        got=$(awk '$2 ~ /^[0-9]+$/ { n++ } END { print n + 0 }' "$WORK/logs/conn.log")
+        if [ "$res" = fail ] || [ "$got" -eq 0 ]; then
+            echo "vs-wrk: $tool did not send X-Counter with the script (check run: $res, $got requests logged with it)" >&2
+            exit 1
+        fi
+    done
+}
+
+start_nginx
+: >"$WORK/rows"
+echo "volley vs wrk: nginx $(nginx -v 2>&1 | sed 's|.*/||') with 1 worker, $PINNING"
+echo "$("$VOLLEY" -v 2>&1 | head -n 1); $(wrk -v 2>&1 | head -n 1 | awk '{ print $1, $2 }')"
+echo "$(nproc) CPUs, $(awk '{ print "load average " $1 ", " $2 ", " $3 }' /proc/loadavg) at the start"
+echo "timed runs: -t1 -c$CONNS -d$DURATION, $ROUNDS rounds of wrk then volley per body"
+GOALS=()
+
+if want plain; then
+    echo
+    echo "== plain: http =="
+    WRK_OPTS=()
+    VOLLEY_OPTS=()
+    throughput plain "small=http://127.0.0.1:$PORT/small.txt" "100k=http://127.0.0.1:$PORT/100k.bin"
+    means plain small 100k
+    memory plain "$MEM_DURATION" "http://127.0.0.1:$LOG_PORT/small.txt"
+    GOALS+=("plain  small body: volley cpu/req <= 0.85 x wrk: ratio $CPU_RATIO_small, $(verdict "$CPU_RATIO_small" 0.85)")
+    GOALS+=("plain  small body: volley req/s >= 1.0 x wrk: ratio $RPS_RATIO_small, $(awk -v r="$RPS_RATIO_small" 'BEGIN { if (r == "-") { print "-" } else if (r + 0 >= 1) { print "met" } else { print "MISSED" } }')")
+fi
+
+if want tls; then
+    echo
+    echo "== tls: https, TLS 1.2, ECDHE-ECDSA-AES128-GCM-SHA256, P-256 certificate =="
+    WRK_OPTS=()
+    if [ "$TLS_VERIFY" = 1 ]; then
+        VOLLEY_OPTS=(--cacert "$WORK/tls/ca.pem")
+        echo "volley verifies the certificate (--cacert); wrk never does"
+    else
+        VOLLEY_OPTS=(-k)
+        echo "volley runs with -k (no verification), as wrk does; BENCH_TLS_VERIFY=1 verifies"
     fi
-    read -r _ n _ rss <<<"$res"
-    printf '%-7s %12s %12s %14s %20s\n' "$tool" "$rss" "$n" \
-        "$(awk -v r="$rss" -v c="$MEM_CONNS" 'BEGIN { printf "%.2f", r / c }')" \
-        "$(awk -v r="$rss" -v b="$base" -v c="$MEM_CONNS" -v c0="$CONNS" \
-            'BEGIN { if (b == "-") { print "-" } else { printf "%.2f", (r - b) / (c - c0) } }')"
+    throughput tls "small=https://127.0.0.1:$TLS_PORT/small.txt" \
+        "100k=https://127.0.0.1:$TLS_PORT/100k.bin"
+    means tls small 100k
+    # Handshakes queue at 10,000 connections: both tools get a long request timeout.
+    WRK_OPTS=(--timeout 20s)
+    VOLLEY_OPTS=(-k --timeout 20s)
+    memory tls "$MEM_DURATION" "https://127.0.0.1:$TLS_LOG_PORT/small.txt"
+    GOALS+=("tls    small body: volley cpu/req <= 1.0 x wrk: ratio $CPU_RATIO_small, $(verdict "$CPU_RATIO_small" 1.0)")
+    GOALS+=("tls    100k body:  no goal; cpu/req ratio $CPU_RATIO_100k")
+    GOALS+=("tls    peak RSS per connection at -c$MEM_CONNS <= 40 KB: $VOLLEY_KB_PER_CONN KB, $(verdict "$VOLLEY_KB_PER_CONN" 40)")
+fi
+
+if want script; then
+    echo
+    echo "== script: http, small body, one request() script run by both =="
+    cat >"$WORK/counter.lua" <<'EOF'
+-- One changing header per request, the request rebuilt by wrk.format() each time.
+local n = 0
+request = function()
+    n = n + 1
+    wrk.headers["X-Counter"] = tostring(n)
+    return wrk.format()
+end
+EOF
+    WRK_OPTS=(-s "$WORK/counter.lua")
+    VOLLEY_OPTS=(-s "$WORK/counter.lua")
+    script_check
+    throughput script "small=http://127.0.0.1:$PORT/small.txt"
+    means script small
+    GOALS+=("script small body: volley cpu/req <= 0.8 x wrk: ratio $CPU_RATIO_small, $(verdict "$CPU_RATIO_small" 0.8)")
+fi
+
+echo
+echo "goals ($(awk '{ print "load average " $1 ", " $2 ", " $3 }' /proc/loadavg) at the end)"
+for g in "${GOALS[@]}"; do
+    echo "  $g"
 done
 
 if [ -s "$WORK/failures" ]; then

@@ -659,10 +659,10 @@ typedef struct sweep_opts {
     double knee_latency;
     double monthly_cost;
     const char *monthly_costs; /* "basic=7,boosted=12" with --tiers */
-    const char *tiers;         /* --tiers basic,boosted */
-    const char *tier_defs;     /* --tier-def custom=1.5:3G */
-    const char *server;        /* --server CMD, started under each tier */
-    const char *health;        /* path polled until the server answers */
+    const char *tiers; /* --tiers basic,boosted */
+    const char *tier_defs; /* --tier-def custom=1.5:3G */
+    const char *server; /* --server CMD, started under each tier */
+    const char *health; /* path polled until the server answers */
 } sweep_opts;
 
 static const char *main_sweep_usage =
@@ -775,12 +775,12 @@ static json_t *main_sweep_steps_json(const sweep_step *steps, int n) {
 
     for (int i = 0; i < n; i++) {
         const sweep_step *s = &steps[i];
-        json_t *step = json_pack(
-            "{s:i, s:f, s:f, s:f, s:f, s:f, s:I, s:s, s:b, s:o}", "users", (int)s->users, "rps",
-            s->rps, "success_pct", s->success_pct, "avg_ms", s->avg_ms, "p95_ms", s->p95_ms,
-            "max_ms", s->max_ms, "status_5xx", (json_int_t)s->n5xx, "verdict",
-            report_grade_name(s->verdict.overall), "handled", s->verdict.handled, "result",
-            report_json_document(&s->r));
+        json_t *step =
+            json_pack("{s:i, s:f, s:f, s:f, s:f, s:f, s:I, s:s, s:b, s:o}", "users", (int)s->users,
+                      "rps", s->rps, "success_pct", s->success_pct, "avg_ms", s->avg_ms, "p95_ms",
+                      s->p95_ms, "max_ms", s->max_ms, "status_5xx", (json_int_t)s->n5xx, "verdict",
+                      report_grade_name(s->verdict.overall), "handled", s->verdict.handled,
+                      "result", report_json_document(&s->r));
         if (s->cpu_cores >= 0) {
             json_object_set_new(step, "server_cpu_cores", json_real(s->cpu_cores));
             json_object_set_new(step, "server_memory_mb", json_real(s->rss_mb));
@@ -835,10 +835,10 @@ static void main_sweep_save(const args_run *a, const sweep_opts *o, const sweep_
         json_t *tiers = json_array();
         for (int t = 0; t < run_count; t++) {
             const sweep_run *r = &runs[t];
-            json_t *tier = json_pack("{s:s, s:f, s:I, s:o}", "name", r->tier->name, "cpus",
-                                     r->tier->cpus, "memory_bytes",
-                                     (json_int_t)r->tier->memory_bytes, "steps",
-                                     main_sweep_steps_json(r->steps, r->n));
+            json_t *tier =
+                json_pack("{s:s, s:f, s:I, s:o}", "name", r->tier->name, "cpus", r->tier->cpus,
+                          "memory_bytes", (json_int_t)r->tier->memory_bytes, "steps",
+                          main_sweep_steps_json(r->steps, r->n));
             main_sweep_figures(tier, r->steps, &r->an, r->monthly_cost);
             json_array_append_new(tiers, tier);
             if (!first && r->n) {
@@ -910,7 +910,7 @@ static int main_sweep_steps(args_run *a, const sweep_opts *o, sweep_run *run, li
         sweep_step_from_run(st, o->users[i], &full, settle_s);
         if (have_usage && limit_usage_read(srv, &u1) == 0 && st->r.duration_s > 0) {
             st->cpu_cores = (double)(u1.cpu_usage_us - u0.cpu_usage_us) / 1e6 /
-                            ((double)a->duration_ms / 1000.0);
+                ((double)a->duration_ms / 1000.0);
             st->rss_mb = (double)u1.memory_bytes / 1048576.0;
         }
         fprintf(stderr, "sweep: %u users: %.1f req/s, %.1f%% success, p95 %.0f ms: %s\n",
@@ -950,7 +950,7 @@ static int main_wait_http(const char *url, const char *path, int timeout_ms) {
                                  "GET %s HTTP/1.1\r\nHost: %s\r\nConnection: close\r\n\r\n", path,
                                  u.authority);
                 ok = write(fd, req, (size_t)n) == n && read(fd, buf, 5) == 5 &&
-                     memcmp(buf, "HTTP/", 5) == 0;
+                    memcmp(buf, "HTTP/", 5) == 0;
             }
             if (fd >= 0) {
                 close(fd);
@@ -1008,8 +1008,9 @@ static int main_sweep_tier(args_run *a, const sweep_opts *o, sweep_run *run) {
     spec.memory_bytes = run->tier->memory_bytes;
     if (limit_plan_cpus(spec.cpus, server_cpus, sizeof(server_cpus), self_cpus,
                         sizeof(self_cpus)) == 1) {
-        fprintf(stderr, "volley: warning: tier %s asks for %.2f CPUs and this machine has %d: "
-                        "the server and volley share cores\n",
+        fprintf(stderr,
+                "volley: warning: tier %s asks for %.2f CPUs and this machine has %d: "
+                "the server and volley share cores\n",
                 run->tier->name, spec.cpus, limit_cpu_count());
     } else {
         snprintf(spec.cpuset, sizeof(spec.cpuset), "%s", server_cpus);
@@ -1082,8 +1083,8 @@ static void main_sweep_matrix(const sweep_run *runs, int n) {
         if (r->an.knee >= 0) {
             snprintf(knee, sizeof(knee), "%u", r->steps[r->an.knee].users);
         }
-        printf("  %-10s %5.2f %7s %9s %9s %14s  %s\n", r->tier->name, r->tier->cpus, mem, cap,
-               knee, cost, rec);
+        printf("  %-10s %5.2f %7s %9s %9s %14s  %s\n", r->tier->name, r->tier->cpus, mem, cap, knee,
+               cost, rec);
     }
 }
 
@@ -1138,8 +1139,7 @@ static int main_sweep(int argc, char **argv) {
             char title[96];
             snprintf(title, sizeof(title), "Sweep%s%s", runs[t].tier ? ": tier " : "",
                      runs[t].tier ? runs[t].tier->name : "");
-            sweep_print(stdout, title, runs[t].steps, runs[t].n, &runs[t].an,
-                        runs[t].monthly_cost);
+            sweep_print(stdout, title, runs[t].steps, runs[t].n, &runs[t].an, runs[t].monthly_cost);
             if (runs[t].tier) {
                 main_sweep_hints(&runs[t]);
             }

@@ -114,8 +114,8 @@ typedef struct stats_point {
     uint32_t users; /* active users at the end of the second (0 in connection mode) */
     stats_counters c;
     stats_hist *latency;
-    int watched;              /* the server's figures below were sampled (--watch-pid) */
-    double server_cpu_cores;  /* CPU the watched processes used in the second, in cores */
+    int watched; /* the server's figures below were sampled (--watch-pid) */
+    double server_cpu_cores; /* CPU the watched processes used in the second, in cores */
     uint64_t server_rss_bytes;
 } stats_point;
 
