@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/resource.h>
 
 #include "engine/worker.h"
 
@@ -338,7 +339,12 @@ static void run_describe_no_start(run_state *rs) {
              rs->cfg->host, rs->cfg->port, sh->first_reason);
 }
 
+static double run_tv_s(const struct timeval *tv) {
+    return (double)tv->tv_sec + (double)tv->tv_usec / 1e6;
+}
+
 int engine_run(const engine_config *cfg, stats_result *out) {
+    struct rusage usage0, usage1;
     run_state rs;
     int rc;
 
@@ -356,6 +362,7 @@ int engine_run(const engine_config *cfg, stats_result *out) {
         goto done;
     }
 
+    getrusage(RUSAGE_SELF, &usage0);
     rs.shared.start_ns = uv_hrtime();
     if (cfg->users) {
         run_spawn_cb(&rs.spawn);
@@ -381,6 +388,11 @@ int engine_run(const engine_config *cfg, stats_result *out) {
         }
     }
     out->duration_s = (double)(rs.stop_ns - rs.shared.start_ns) / 1e9;
+    if (getrusage(RUSAGE_SELF, &usage1) == 0 && out->duration_s > 0) {
+        double cpu_s = run_tv_s(&usage1.ru_utime) + run_tv_s(&usage1.ru_stime) -
+                       run_tv_s(&usage0.ru_utime) - run_tv_s(&usage0.ru_stime);
+        out->generator_cpu_per_thread = cpu_s / out->duration_s / rs.count;
+    }
     out->stop = rs.incomplete ? STATS_STOP_INCOMPLETE : rs.stop;
     if (rs.incomplete) {
         /* A stuck thread still uses its state: leave everything to the process exit. */

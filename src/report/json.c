@@ -365,6 +365,7 @@ static json_t *json_add_user_fields(json_t *doc, const stats_result *r) {
         json_object_set_new(cf, "preset", json_text(r->config.preset));
     }
     json_object_set_new(doc, "users_peak", json_u64(r->users_peak));
+    json_object_set_new(doc, "generator_cpu_per_thread", json_real(r->generator_cpu_per_thread));
     json_object_set_new(doc, "failures", json_rows(r->failures, 0));
     json_object_set_new(doc, "checks", json_rows(r->checks, 1));
     json_object_set_new(doc, "thresholds", json_thresholds(r));
@@ -1016,6 +1017,7 @@ static void json_read_user_fields(json_reader *rd, const json_t *doc, stats_resu
         json_get_strdup(rd, cf, "config.", "preset", &r->config.preset);
     }
     json_get_u64(rd, doc, "", "users_peak", &peak);
+    json_get_double(rd, doc, "", "generator_cpu_per_thread", &r->generator_cpu_per_thread);
     if (users > UINT32_MAX || peak > UINT32_MAX) {
         json_bad(rd, "", "users");
         return;

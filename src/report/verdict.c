@@ -15,9 +15,10 @@
  * jitter on a loopback server is not called saturation) while requests per second grow by no
  * more than a tenth. Fewer than six complete seconds tell nothing.
  *
- * The guide's other bottleneck, the load generator itself saturated (volley's own CPU above
- * 90% of a core per thread), needs figures the result does not carry yet, so it is not judged.
+ * The guide's other bottleneck is the load generator itself: when volley's own CPU was above
+ * 90% of a core per thread, its figures may describe volley rather than the server.
  */
+#define VERDICT_GENERATOR_BUSY 0.9
 #define VERDICT_MIN_SERIES 6
 #define VERDICT_RISE_RATIO 1.5
 #define VERDICT_RISE_MIN_US 20000.0
@@ -510,6 +511,13 @@ static void verdict_transport_bottlenecks(const stats_result *r, report_verdict 
         verdict_share_text(total, v->completed, VERDICT_NEAREST, share, sizeof(share));
         snprintf(bn->text, sizeof(bn->text), "connection or TLS errors: %s (%s of requests)", parts,
                  share);
+    }
+    if (r->generator_cpu_per_thread > VERDICT_GENERATOR_BUSY &&
+        (bn = verdict_bottleneck(v, "generator_saturated", 0))) {
+        snprintf(bn->text, sizeof(bn->text),
+                 "volley itself saturated: %.0f%% of a core per thread; its figures may "
+                 "understate the server (add threads or machines)",
+                 r->generator_cpu_per_thread * 100.0);
     }
     if (e[STATS_ERR_TIMEOUT] && (bn = verdict_bottleneck(v, "timeouts", e[STATS_ERR_TIMEOUT]))) {
         verdict_share_text(bn->count, v->completed, VERDICT_NEAREST, share, sizeof(share));

@@ -62,6 +62,7 @@ typedef struct stats_result {
     stats_endpoints *failures; /* rows keyed (request name, reason); count in c.failed */
     stats_endpoints *checks; /* rows keyed ("check", name); passes in c.ok, fails c.failed */
     uint32_t users_peak; /* most users running at once (user mode) */
+    double generator_cpu_per_thread; /* volley's own CPU over the run, in cores per thread */
     char script_error[256]; /* first script error of the run, empty when none */
     size_t threshold_count;
     stats_threshold thresholds[STATS_MAX_THRESHOLDS];
