@@ -200,6 +200,26 @@ static void verdict_in_results_file(void) {
     stats_result_free(&run);
 }
 
+/* volley's own CPU above 90% of a core per thread is named as a bottleneck, below it is not. */
+static void generator_saturation(void) {
+    stats_result r;
+    report_verdict v;
+    int found = 0;
+
+    build_run(&r, 5, 1000, 1000, STATS_ERR_TIMEOUT, 100, 200);
+    r.generator_cpu_per_thread = 0.97;
+    report_verdict_compute(&r, NULL, &v);
+    for (size_t i = 0; i < v.bottleneck_count; i++) {
+        found |= strcmp(v.bottlenecks[i].kind, "generator_saturated") == 0 &&
+                 strstr(v.bottlenecks[i].text, "97% of a core") != NULL;
+    }
+    EXPECT(found);
+    r.generator_cpu_per_thread = 0.5;
+    report_verdict_compute(&r, NULL, &v);
+    EXPECT_INT(v.bottleneck_count, 0);
+    stats_result_free(&r);
+}
+
 /* ---- bands at and around each edge ---- */
 
 static int success_grade(uint64_t ok, uint64_t total) {
@@ -700,6 +720,7 @@ int main(void) {
     RUN(guide_25_users_basic);
     RUN(guide_25_users_boosted);
     RUN(verdict_in_results_file);
+    RUN(generator_saturation);
     RUN(success_band_edges);
     RUN(average_band_edges);
     RUN(max_band_edges);
