@@ -390,7 +390,7 @@ int engine_run(const engine_config *cfg, stats_result *out) {
     out->duration_s = (double)(rs.stop_ns - rs.shared.start_ns) / 1e9;
     if (getrusage(RUSAGE_SELF, &usage1) == 0 && out->duration_s > 0) {
         double cpu_s = run_tv_s(&usage1.ru_utime) + run_tv_s(&usage1.ru_stime) -
-                       run_tv_s(&usage0.ru_utime) - run_tv_s(&usage0.ru_stime);
+            run_tv_s(&usage0.ru_utime) - run_tv_s(&usage0.ru_stime);
         out->generator_cpu_per_thread = cpu_s / out->duration_s / rs.count;
     }
     out->stop = rs.incomplete ? STATS_STOP_INCOMPLETE : rs.stop;

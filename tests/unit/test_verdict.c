@@ -211,7 +211,7 @@ static void generator_saturation(void) {
     report_verdict_compute(&r, NULL, &v);
     for (size_t i = 0; i < v.bottleneck_count; i++) {
         found |= strcmp(v.bottlenecks[i].kind, "generator_saturated") == 0 &&
-                 strstr(v.bottlenecks[i].text, "97% of a core") != NULL;
+            strstr(v.bottlenecks[i].text, "97% of a core") != NULL;
     }
     EXPECT(found);
     r.generator_cpu_per_thread = 0.5;
