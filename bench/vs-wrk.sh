@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# vs-wrk.sh: volley against wrk on this machine: req/s, client CPU per request, memory per connection.
+# vs-wrk.sh: volley against wrk here: req/s, client CPU per request, memory per connection.
 #
 # Usage: bench/vs-wrk.sh [plain|tls|script|all]   (default all; BENCH_MODE works too)
 #
@@ -14,7 +14,8 @@
 # Environment: VOLLEY (default ./volley), BENCH_DURATION (each timed run, default 10s),
 # BENCH_ROUNDS (A B pairs per body, default 2), BENCH_CONNECTIONS (default 50),
 # BENCH_MEM_CONNECTIONS (default 10000), BENCH_MEM_DURATION (the longest a memory run may last,
-# default 30s; it stops BENCH_MEM_HOLD, default 2s, after nginx has answered every connection),
+# default 45s, also the TLS runs' --timeout; a run stops BENCH_MEM_HOLD, default 2 (seconds),
+# after nginx has answered every connection),
 # BENCH_TLS_VERIFY (1: volley verifies with --cacert in the throughput runs; default 0, -k,
 # since wrk never verifies). Default run time: plain about 95 s, tls about 2 min, script about 50 s.
 set -euo pipefail
@@ -26,7 +27,7 @@ DURATION=${BENCH_DURATION:-10s}
 ROUNDS=${BENCH_ROUNDS:-2}
 CONNS=${BENCH_CONNECTIONS:-50}
 MEM_CONNS=${BENCH_MEM_CONNECTIONS:-10000}
-MEM_DURATION=${BENCH_MEM_DURATION:-30s}
+MEM_DURATION=${BENCH_MEM_DURATION:-45s}
 MEM_HOLD=${BENCH_MEM_HOLD:-2}
 TLS_VERIFY=${BENCH_TLS_VERIFY:-0}
 
@@ -203,7 +204,9 @@ EOF
 seconds_of() {
     awk -v d="$1" 'BEGIN {
         n = d + 0
-        if (d ~ /ms$/) { n = n / 1000 } else if (d ~ /m$/) { n = n * 60 } else if (d ~ /h$/) { n = n * 3600 }
+        if (d ~ /ms$/) { n = n / 1000 }
+        else if (d ~ /m$/) { n = n * 60 }
+        else if (d ~ /h$/) { n = n * 3600 }
         print int(n) + 1
     }'
 }
@@ -256,10 +259,11 @@ run_figures() {
 
 # Runs one client against the logged server until nginx has answered every connection once,
 # then MEM_HOLD seconds more, and interrupts it (both tools print their figures on SIGINT); the
-# duration is only the upper bound. Prints "req_per_s requests cpu_s peak_rss_kb up_s" where
-# up_s is when the last connection got its first answer ("-" if that never happened).
+# duration is only the upper bound. Prints "req_per_s requests cpu_s peak_rss_kb up_s up_rss_kb":
+# up_s is when the last connection got its first answer and up_rss_kb the client's resident size
+# just before the interrupt ("-" for both if not every connection was answered in time).
 measure_up() {
-    local tool=$1 conns=$2 cap=$3 url=$4 limit bg pid="" t0 now up=- rc=0
+    local tool=$1 conns=$2 cap=$3 url=$4 limit bg pid="" t0 now up=- up_rss=- rc=0
     limit=$(($(seconds_of "$cap") + 30))
     client_cmd "$tool" "$conns" "$cap" "$url"
     log_reset
@@ -277,6 +281,7 @@ measure_up() {
             now=$(date +%s.%N)
             up=$(awk -v a="$t0" -v b="$now" 'BEGIN { printf "%.1f", b - a }')
             sleep "$MEM_HOLD"
+            up_rss=$(awk '/^VmRSS:/ { print $2 }' "/proc/$pid/status" 2>/dev/null || true)
             kill -INT "$pid" 2>/dev/null || true
             break
         fi
@@ -287,7 +292,7 @@ measure_up() {
         run_failed
         return 0
     fi
-    echo "$(run_figures) $up"
+    echo "$(run_figures) $up ${up_rss:--}"
 }
 
 # Mean of the numbers on stdin ("-" when there are none).
@@ -295,13 +300,26 @@ mean() {
     awk '{ s += $1; n++ } END { if (n) { printf "%.2f", s / n } else { print "-" } }'
 }
 
+# a / b with two decimals ("-" when either is missing or b is 0).
 ratio() {
-    awk -v a="$1" -v b="$2" 'BEGIN { if (a == "-" || b == "-" || b == 0) { print "-" } else { printf "%.2f", a / b } }'
+    awk -v a="$1" -v b="$2" 'BEGIN {
+        if (a == "-" || b == "-" || b == 0) { print "-" } else { printf "%.2f", a / b }
+    }'
 }
 
-# "met" or "missed" for value <= limit ("-" when there is no value).
+# Microseconds per request of $1 CPU seconds over $2 requests.
+us_per() {
+    ratio "$(awk -v c="$1" 'BEGIN { print c * 1e6 }')" "$2"
+}
+
+# "met" or "MISSED" for value <= limit, or value >= limit with a third argument "min" ("-" when
+# there is no value).
 verdict() {
-    awk -v v="$1" -v l="$2" 'BEGIN { if (v == "-") { print "-" } else if (v + 0 <= l + 0) { print "met" } else { print "MISSED" } }'
+    awk -v v="$1" -v l="$2" -v dir="${3:-max}" 'BEGIN {
+        if (v == "-") { print "-" }
+        else if (dir == "min" ? v + 0 >= l + 0 : v + 0 <= l + 0) { print "met" }
+        else { print "MISSED" }
+    }'
 }
 
 # Empties the connection log, and after a run reads it once nginx has flushed it (flush=500ms).
@@ -329,8 +347,9 @@ throughput() {
                     continue
                 fi
                 read -r rps n cpu rss <<<"$res"
-                us=$(awk -v c="$cpu" -v n="$n" 'BEGIN { if (n > 0) { printf "%.2f", c * 1e6 / n } else { print "-" } }')
-                printf '%-6s %-7s %5s %12s %12s %11s %10s\n' "$name" "$tool" "$r" "$rps" "$n" "$us" "$rss"
+                us=$(us_per "$cpu" "$n")
+                printf '%-6s %-7s %5s %12s %12s %11s %10s\n' "$name" "$tool" "$r" "$rps" "$n" \
+                    "$us" "$rss"
                 echo "$mode $name $tool $rps $us $rss" >>"$WORK/rows"
             done
         done
@@ -339,8 +358,8 @@ throughput() {
 
 # Mean over rounds of column $4 (req/s), $5 (us/req) or $6 (rss) for one mode, body and tool.
 col_mean() {
-    awk -v m="$1" -v b="$2" -v t="$3" -v c="$4" '$1 == m && $2 == b && $3 == t && $c != "-" { print $c }' \
-        "$WORK/rows" | mean
+    awk -v m="$1" -v b="$2" -v t="$3" -v c="$4" \
+        '$1 == m && $2 == b && $3 == t && $c != "-" { print $c }' "$WORK/rows" | mean
 }
 
 # The means table of one mode; sets CPU_RATIO_<body> for the goal lines.
@@ -363,39 +382,44 @@ means() {
     done
 }
 
-# Peak RSS of each tool holding MEM_CONNS connections against the logged server. Arguments:
+# Memory of each tool holding MEM_CONNS connections against the logged server. Arguments:
 # mode, longest duration, url. "served" counts the connections nginx answered at least once (all
 # of them unless the run hit its upper bound first), "up_s" when the last of them was, "resumed"
-# those whose TLS session was resumed (an abbreviated handshake). Sets VOLLEY_KB_PER_CONN.
+# those whose TLS session was resumed (an abbreviated handshake). "peak" is the client's peak
+# RSS over the whole run, exit included; "up" its RSS with every connection answered, MEM_HOLD
+# seconds later. Sets VOLLEY_KB_PER_CONN (peak).
 memory() {
-    local mode=$1 dur=$2 url=$3 tool base res n rss up served resumed
+    local mode=$1 dur=$2 url=$3 tool base res n rss up up_rss served resumed
     echo
-    echo "memory: -t1 -c$MEM_CONNS (volley ${VOLLEY_OPTS[*]:+${VOLLEY_OPTS[*]} }--no-save) against the small body, peak RSS of the client;"
+    echo "memory: -t1 -c$MEM_CONNS (volley ${VOLLEY_OPTS[*]:+${VOLLEY_OPTS[*]} }--no-save)" \
+        "against the small body;"
     echo "each run stops ${MEM_HOLD}s after nginx has answered every connection (at most $dur)"
-    printf '%-7s %12s %10s %8s %8s %8s %12s %20s\n' tool peak_rss_kb requests served up_s resumed \
-        kb_per_conn "kb_per_conn_over_c$CONNS"
+    printf '%-7s %9s %7s %6s %7s %10s %9s %13s %10s %9s\n' tool requests served up_s resumed \
+        peak_kb kb/conn "over_c$CONNS/conn" up_kb kb/conn
     VOLLEY_KB_PER_CONN=-
     for tool in wrk volley; do
         base=$(col_mean "$mode" small "$tool" 6)
         res=$(measure_up "$tool" "$MEM_CONNS" "$dur" "$url")
         log_wait
         if [ "$res" = fail ]; then
-            printf '%-7s %12s\n' "$tool" failed
+            printf '%-7s %9s\n' "$tool" failed
             continue
         fi
-        read -r _ n _ rss up <<<"$res"
+        read -r _ n _ rss up up_rss <<<"$res"
         served=$(wc -l <"$WORK/logs/conn.log")
         resumed=$(awk '$3 == "r" { n++ } END { print n + 0 }' "$WORK/logs/conn.log")
         [ "$mode" = tls ] || resumed=-
-        printf '%-7s %12s %10s %8s %8s %8s %12s %20s\n' "$tool" "$rss" "$n" "$served" "$up" "$resumed" \
-            "$(awk -v r="$rss" -v c="$MEM_CONNS" 'BEGIN { printf "%.2f", r / c }')" \
-            "$(awk -v r="$rss" -v b="$base" -v c="$MEM_CONNS" -v c0="$CONNS" \
-                'BEGIN { if (b == "-") { print "-" } else { printf "%.2f", (r - b) / (c - c0) } }')"
+        printf '%-7s %9s %7s %6s %7s %10s %9s %13s %10s %9s\n' "$tool" "$n" "$served" "$up" \
+            "$resumed" "$rss" "$(ratio "$rss" "$MEM_CONNS")" \
+            "$(ratio "$(awk -v r="$rss" -v b="$base" 'BEGIN { print b == "-" ? "-" : r - b }')" \
+                $((MEM_CONNS - CONNS)))" \
+            "$up_rss" "$(ratio "$up_rss" "$MEM_CONNS")"
         if [ "$tool" = volley ]; then
-            VOLLEY_KB_PER_CONN=$(awk -v r="$rss" -v c="$MEM_CONNS" 'BEGIN { printf "%.2f", r / c }')
+            VOLLEY_KB_PER_CONN=$(ratio "$rss" "$MEM_CONNS")
             if [ "$served" -lt "$MEM_CONNS" ]; then
                 VOLLEY_KB_PER_CONN="-"
-                echo "vs-wrk: volley had $served of $MEM_CONNS connections answered by the end; raise BENCH_MEM_DURATION" >&2
+                echo "vs-wrk: volley had $served of $MEM_CONNS connections answered by the end;" \
+                    "raise BENCH_MEM_DURATION" >&2
             fi
         fi
     done
@@ -410,19 +434,32 @@ script_check() {
         log_wait
         got=$(awk '$2 ~ /^[0-9]+$/ { n++ } END { print n + 0 }' "$WORK/logs/conn.log")
         if [ "$res" = fail ] || [ "$got" -eq 0 ]; then
-            echo "vs-wrk: $tool did not send X-Counter with the script (check run: $res, $got requests logged with it)" >&2
+            echo "vs-wrk: $tool did not send X-Counter with the script" \
+                "(check run: $res; $got requests logged with it)" >&2
             exit 1
         fi
     done
+}
+
+# "load average a, b, c" from the kernel.
+load_average() {
+    awk '{ print "load average " $1 ", " $2 ", " $3 }' /proc/loadavg
 }
 
 start_nginx
 : >"$WORK/rows"
 echo "volley vs wrk: nginx $(nginx -v 2>&1 | sed 's|.*/||') with 1 worker, $PINNING"
 echo "$("$VOLLEY" -v 2>&1 | head -n 1); $(wrk -v 2>&1 | head -n 1 | awk '{ print $1, $2 }')"
-echo "$(nproc) CPUs, $(awk '{ print "load average " $1 ", " $2 ", " $3 }' /proc/loadavg) at the start"
+echo "$(nproc) CPUs, $(load_average) at the start"
 echo "timed runs: -t1 -c$CONNS -d$DURATION, $ROUNDS rounds of wrk then volley per body"
 GOALS=()
+CPU_RATIO_small=-
+CPU_RATIO_100k=-
+RPS_RATIO_small=-
+# Adds one line, its arguments joined by spaces, to the goals printed at the end.
+goal() {
+    GOALS+=("$*")
+}
 
 if want plain; then
     echo
@@ -432,8 +469,10 @@ if want plain; then
     throughput plain "small=http://127.0.0.1:$PORT/small.txt" "100k=http://127.0.0.1:$PORT/100k.bin"
     means plain small 100k
     memory plain "$MEM_DURATION" "http://127.0.0.1:$LOG_PORT/small.txt"
-    GOALS+=("plain  small body: volley cpu/req <= 0.85 x wrk: ratio $CPU_RATIO_small, $(verdict "$CPU_RATIO_small" 0.85)")
-    GOALS+=("plain  small body: volley req/s >= 1.0 x wrk: ratio $RPS_RATIO_small, $(awk -v r="$RPS_RATIO_small" 'BEGIN { if (r == "-") { print "-" } else if (r + 0 >= 1) { print "met" } else { print "MISSED" } }')")
+    goal "plain  small body: volley cpu/req <= 0.85 x wrk: ratio $CPU_RATIO_small," \
+        "$(verdict "$CPU_RATIO_small" 0.85)"
+    goal "plain  small body: volley req/s >= 1.0 x wrk: ratio $RPS_RATIO_small," \
+        "$(verdict "$RPS_RATIO_small" 1.0 min)"
 fi
 
 if want tls; then
@@ -450,13 +489,16 @@ if want tls; then
     throughput tls "small=https://127.0.0.1:$TLS_PORT/small.txt" \
         "100k=https://127.0.0.1:$TLS_PORT/100k.bin"
     means tls small 100k
-    # Handshakes queue at 10,000 connections: both tools get a long request timeout.
-    WRK_OPTS=(--timeout 20s)
-    VOLLEY_OPTS=(-k --timeout 20s)
+    # Handshakes queue at 10,000 connections: both tools get a timeout as long as the run, so
+    # that no connection still waiting for its handshake expires and starts over.
+    WRK_OPTS=(--timeout "$MEM_DURATION")
+    VOLLEY_OPTS=(-k --timeout "$MEM_DURATION")
     memory tls "$MEM_DURATION" "https://127.0.0.1:$TLS_LOG_PORT/small.txt"
-    GOALS+=("tls    small body: volley cpu/req <= 1.0 x wrk: ratio $CPU_RATIO_small, $(verdict "$CPU_RATIO_small" 1.0)")
-    GOALS+=("tls    100k body:  no goal; cpu/req ratio $CPU_RATIO_100k")
-    GOALS+=("tls    peak RSS per connection at -c$MEM_CONNS <= 40 KB: $VOLLEY_KB_PER_CONN KB, $(verdict "$VOLLEY_KB_PER_CONN" 40)")
+    goal "tls    small body: volley cpu/req <= 1.0 x wrk: ratio $CPU_RATIO_small," \
+        "$(verdict "$CPU_RATIO_small" 1.0)"
+    goal "tls    100k body:  no goal; cpu/req ratio $CPU_RATIO_100k"
+    goal "tls    peak RSS per connection at -c$MEM_CONNS <= 40 KB: $VOLLEY_KB_PER_CONN KB," \
+        "$(verdict "$VOLLEY_KB_PER_CONN" 40)"
 fi
 
 if want script; then
@@ -476,11 +518,12 @@ EOF
     script_check
     throughput script "small=http://127.0.0.1:$PORT/small.txt"
     means script small
-    GOALS+=("script small body: volley cpu/req <= 0.8 x wrk: ratio $CPU_RATIO_small, $(verdict "$CPU_RATIO_small" 0.8)")
+    goal "script small body: volley cpu/req <= 0.8 x wrk: ratio $CPU_RATIO_small," \
+        "$(verdict "$CPU_RATIO_small" 0.8)"
 fi
 
 echo
-echo "goals ($(awk '{ print "load average " $1 ", " $2 ", " $3 }' /proc/loadavg) at the end)"
+echo "goals ($(load_average) at the end)"
 for g in "${GOALS[@]}"; do
     echo "  $g"
 done
