@@ -333,6 +333,7 @@ int http_conn_connect(http_conn *c, const struct sockaddr *addr, net_tls_ctx *tl
     c->limit_hit = 0;
     c->state = HTTP_CONN_CONNECTING;
     c->deadline_ns = timeout_ns ? uv_hrtime() + timeout_ns : 0;
+    c->connect_timeout_ns = timeout_ns;
     rc = net_stream_connect(&c->stream, addr, tls_ctx, server_name);
     if (rc < 0) {
         c->state = HTTP_CONN_CLOSING;
@@ -373,6 +374,12 @@ int http_conn_expire(http_conn *c, uint64_t now_ns) {
         return 1;
     }
     if (c->state != HTTP_CONN_CONNECTING) {
+        return 0;
+    }
+    if (net_stream_tls_waiting(&c->stream)) {
+        /* Waiting for a handshake slot is volley's queue, not the server's delay: the clock
+         * starts again when the handshake can begin. */
+        c->deadline_ns = now_ns + c->connect_timeout_ns;
         return 0;
     }
     /* TCP is up but the TLS handshake is not done: that is a TLS failure, not a connect one. */

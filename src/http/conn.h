@@ -63,6 +63,7 @@ struct http_conn {
     int is_head;
     uint64_t start_ns;
     uint64_t deadline_ns;
+    uint64_t connect_timeout_ns;
     uint64_t ttfb_ns;
     uint64_t resp_bytes_in;
     uint64_t header_bytes;

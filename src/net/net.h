@@ -82,6 +82,9 @@ int net_stream_raw_write(net_stream *s, const char *buf, size_t len);
 /* Closes the handle; on_close follows. Safe to call more than once. */
 void net_stream_close(net_stream *s);
 
+/* 1 while the stream's TLS handshake waits for one of its thread's handshake slots. */
+int net_stream_tls_waiting(const net_stream *s);
+
 /* A short lowercase reason for a TLS failure of this stream ("certificate not trusted"). */
 const char *net_stream_tls_reason(const net_stream *s);
 

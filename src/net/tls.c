@@ -729,6 +729,12 @@ static int tls_write(net_stream *s, const char *buf, size_t len) {
     return 0;
 }
 
+int net_stream_tls_waiting(const net_stream *s) {
+    const tls_conn *c = s->transport == &net_tls_transport ? s->tls : NULL;
+
+    return c && c->state == TLS_WAITING;
+}
+
 static void tls_release(net_stream *s) {
     tls_conn *c = s->tls;
     net_tls_ctx *ctx;
