@@ -813,6 +813,28 @@ typedef struct sweep_run {
     double monthly_cost;
 } sweep_run;
 
+/* The sweep's page beside its results file: <results>.html. */
+static void main_sweep_html(const args_run *a, const sweep_run *runs, int run_count,
+                            const char *json_path) {
+    sweep_page_run pages[TIERS_MAX];
+    char path[4200], title[300], err[512];
+    size_t stem = strlen(json_path) - strlen(".json");
+
+    for (int t = 0; t < run_count; t++) {
+        pages[t].name = runs[t].tier ? runs[t].tier->name : "sweep";
+        pages[t].steps = runs[t].steps;
+        pages[t].n = runs[t].n;
+        pages[t].an = runs[t].an;
+    }
+    snprintf(path, sizeof(path), "%.*s.html", (int)stem, json_path);
+    snprintf(title, sizeof(title), "volley sweep: %.200s", a->url);
+    if (sweep_html_write(path, title, pages, run_count, err, sizeof(err)) == 0) {
+        printf("Report: %s\n", path);
+    } else {
+        fprintf(stderr, "volley: %s\n", err);
+    }
+}
+
 /* The sweep's results file: every step's full result beside its figures. */
 static void main_sweep_save(const args_run *a, const sweep_opts *o, const sweep_run *runs,
                             int run_count) {
@@ -862,6 +884,9 @@ static void main_sweep_save(const args_run *a, const sweep_opts *o, const sweep_
     }
     if (report_json_write_doc(doc, first, a->results_dir, name, path, sizeof(path)) == 0) {
         printf("Results: %s\n", path);
+        if (a->outputs && strstr(a->outputs, "html")) {
+            main_sweep_html(a, runs, run_count, path);
+        }
     } else {
         fprintf(stderr, "volley: cannot write the sweep's results to %s\n", a->results_dir);
     }

@@ -1,7 +1,10 @@
 /* sweep.c: grading the steps of a scaling test and finding capacity and the knee. */
 #include "sweep/sweep.h"
 
+#include <stdlib.h>
 #include <string.h>
+
+#include "report/html.h"
 
 #define SWEEP_KNEE_MIN_MS 50.0
 
@@ -123,4 +126,100 @@ void sweep_print(FILE *out, const char *title, const sweep_step *steps, int n,
         fprintf(out, "  -> plan for at most %u users on this setup; %u were not handled well\n",
                 steps[a->capacity].users, steps[a->capacity + 1].users);
     }
+}
+
+typedef struct sweep_page {
+    const char *title;
+    const sweep_page_run *runs;
+    int count;
+} sweep_page;
+
+/* A vertical mark at x on a chart: a two-point line from 0 to top, labelled. */
+static void sweep_mark(report_chart *c, const char *label, double *xs, double *ys, double x,
+                       double top) {
+    if (c->line_count >= REPORT_CHART_MAX_LINES) {
+        return;
+    }
+    xs[0] = xs[1] = x;
+    ys[0] = 0;
+    ys[1] = top;
+    c->lines[c->line_count++] = report_html_line(label, xs, ys, 2);
+}
+
+/* users against one figure of the steps (req/s, or p95), capacity and knee of the first run. */
+static void sweep_chart(FILE *out, const sweep_page *p, int p95) {
+    report_chart c;
+    double xs[REPORT_CHART_MAX_LINES][SWEEP_MAX_STEPS], ys[REPORT_CHART_MAX_LINES][SWEEP_MAX_STEPS];
+    double mx[2][2], my[2][2], top = 0;
+    char labels[4][64];
+    int k = 0;
+
+    memset(&c, 0, sizeof(c));
+    c.title = p95 ? "p95 response time by users" : "Requests per second by users";
+    c.note = "each step measured after its settle period; the marks are capacity and knee";
+    c.x_axis = REPORT_AXIS_NUMBER;
+    c.y_axis = p95 ? REPORT_AXIS_MS : REPORT_AXIS_NUMBER;
+    for (int r = 0; r < p->count && k < REPORT_CHART_MAX_LINES - 2; r++, k++) {
+        for (int i = 0; i < p->runs[r].n && i < SWEEP_MAX_STEPS; i++) {
+            xs[k][i] = p->runs[r].steps[i].users;
+            ys[k][i] = p95 ? p->runs[r].steps[i].p95_ms : p->runs[r].steps[i].rps;
+            top = ys[k][i] > top ? ys[k][i] : top;
+        }
+        c.lines[c.line_count++] =
+            report_html_line(p->runs[r].name, xs[k], ys[k], (size_t)p->runs[r].n);
+    }
+    if (p->count > 0 && p->runs[0].an.capacity >= 0) {
+        snprintf(labels[0], sizeof(labels[0]), "capacity (%u users)",
+                 p->runs[0].steps[p->runs[0].an.capacity].users);
+        sweep_mark(&c, labels[0], mx[0], my[0], p->runs[0].steps[p->runs[0].an.capacity].users,
+                   top);
+    }
+    if (p->count > 0 && p->runs[0].an.knee >= 0) {
+        snprintf(labels[1], sizeof(labels[1]), "knee (%u users)",
+                 p->runs[0].steps[p->runs[0].an.knee].users);
+        sweep_mark(&c, labels[1], mx[1], my[1], p->runs[0].steps[p->runs[0].an.knee].users, top);
+    }
+    report_html_chart(out, &c);
+}
+
+static void sweep_table(FILE *out, const sweep_page_run *r) {
+    fprintf(out, "<section class=\"card\"><h2>");
+    report_html_text(out, r->name);
+    fprintf(out,
+            "</h2><table><tr><th>users</th><th>req/s</th><th>success</th><th>avg</th>"
+            "<th>p95</th><th>max</th><th>5xx</th><th>verdict</th><th></th></tr>\n");
+    for (int i = 0; i < r->n; i++) {
+        const sweep_step *s = &r->steps[i];
+        fprintf(out,
+                "<tr><td>%u</td><td>%.1f</td><td>%.1f%%</td><td>%.0f ms</td><td>%.0f ms</td>"
+                "<td>%.0f ms</td><td>%llu</td><td>%s</td><td>%s</td></tr>\n",
+                s->users, s->rps, s->success_pct, s->avg_ms, s->p95_ms, s->max_ms,
+                (unsigned long long)s->n5xx, report_grade_name(s->verdict.overall),
+                i == r->an.capacity   ? "capacity"
+                    : i == r->an.knee ? "knee"
+                                      : "");
+    }
+    fprintf(out, "</table></section>\n");
+}
+
+static void sweep_page_body(FILE *out, const void *ctx) {
+    const sweep_page *p = ctx;
+
+    report_html_begin(out, p->title);
+    fprintf(out, "<h1>");
+    report_html_text(out, p->title);
+    fprintf(out, "</h1>\n");
+    sweep_chart(out, p, 0);
+    sweep_chart(out, p, 1);
+    for (int r = 0; r < p->count; r++) {
+        sweep_table(out, &p->runs[r]);
+    }
+    report_html_end(out, VOLLEY_VERSION);
+}
+
+int sweep_html_write(const char *path, const char *title, const sweep_page_run *runs, int count,
+                     char *err, size_t err_len) {
+    sweep_page p = {title, runs, count};
+
+    return report_html_save(path, sweep_page_body, &p, err, err_len);
 }

@@ -45,4 +45,17 @@ void sweep_analyse(const sweep_step *steps, int n, double tput_fraction, double 
 void sweep_print(FILE *out, const char *title, const sweep_step *steps, int n,
                  const sweep_analysis *a, double monthly_cost);
 
+/* One sweep, or one tier's, for the HTML page. */
+typedef struct sweep_page_run {
+    const char *name; /* the tier, or "sweep" */
+    const sweep_step *steps;
+    int n;
+    sweep_analysis an;
+} sweep_page_run;
+
+/* Writes the sweep's page to path: users against req/s and against p95, one line per run, the
+ * capacity and the knee marked, and the step tables. 0, or a negative errno with err set. */
+int sweep_html_write(const char *path, const char *title, const sweep_page_run *runs, int count,
+                     char *err, size_t err_len);
+
 #endif

@@ -26,8 +26,16 @@ LUA
 case_begin "sweep: capacity where the target's capacity puts it, every step in the file"
 if target_start --time-scale 0.02 --capacity 1 --queue-timeout 150ms --openai-rpm 0; then
     vrun 120 sweep -s "$T/gen.lua" --users 1,8 --step 3s --settle 1s --think-scale 0.05 \
-        --results "$T/sweep" --monthly-cost 20 "$TB"
+        --results "$T/sweep" --monthly-cost 20 -o html "$TB"
     expect_rc 0
+    page=$(sed -n 's/^Report: //p' "$V_OUT")
+    if [ -f "$page" ]; then
+        expect_file_has "the page charts users against req/s" "$page" 'Requests per second by users'
+        expect_file_has "capacity marked on the chart" "$page" 'capacity \(1 users\)'
+        expect_cmp "polylines in the page" "$(grep -o '<polyline' "$page" | wc -l)" ">=" 4
+    else
+        fail_reason "no sweep page: '$page'"
+    fi
     expect_file_has "step table" "$V_OUT" '^ +users +req/s +success'
     expect_file_has "capacity line" "$V_OUT" 'Capacity: 1 users'
     expect_file_has "cost per user at capacity" "$V_OUT" 'Cost per user: 20.00 a month'
