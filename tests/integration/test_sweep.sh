@@ -74,7 +74,7 @@ case_end
 cat >"$T/sb.lua" <<LUA
 package.path = "$REPO/scripts/indieshots/?.lua;" .. package.path
 local app = require "common"
-options = { verdict_bands = "success=99,95,80; avg=15ms,25ms,200ms; max=150ms,400ms,2s; 5xx=0,0.1,1" }
+options = { verdict_bands = "success=99,95,80; avg=$((60 * TOL))ms,$((120 * TOL))ms,$((400 * TOL))ms; max=$((500 * TOL))ms,$((1000 * TOL))ms,$((3000 * TOL))ms; 5xx=0,0.1,1" }
 local U = user { wait = constant(0) }
 function U:on_start()
     app.sign_in(self)
@@ -92,7 +92,7 @@ case_begin "sweep --tiers: the target under 0.25 and 1 CPU, the larger tier carr
 PORT=$(free_port)
 vrun 240 sweep -s "$T/sb.lua" --users 1 --step 3s --settle 4s --think-scale 0.05 \
     --tiers basic,reserved --results "$T/tiers" \
-    --server "$VOLLEY target --listen 127.0.0.1:$PORT --time-scale 0.01 --capacity 1000 --image-bytes 200000" \
+    --server "$VOLLEY target --listen 127.0.0.1:$PORT --time-scale 0.01 --capacity 1000 --image-bytes 1000000" \
     "http://127.0.0.1:$PORT"
 if [ "$V_RC" = 3 ] && grep -q "cannot start the server under tier" "$V_ERR"; then
     echo "    (skipped: this machine does not allow cgroup limits: $(head -1 "$V_ERR"))"
