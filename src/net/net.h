@@ -95,6 +95,7 @@ const char *net_strerror(int err);
 typedef struct net_tls_config {
     int verify; /* 1: verify chain and name (default); 0: -k */
     const char *cacert_path; /* extra CA bundle (PEM) besides the system one, or NULL */
+    int max_handshakes; /* handshakes in progress per thread; 0 for the default (512) */
 } net_tls_config;
 
 /* Builds one thread's TLS context (DRBG seeded once, CA chain, session cache). Returns 0 or

@@ -252,7 +252,7 @@ static int run_clients(client **cs, int n, uint64_t limit_ms) {
 }
 
 static net_tls_ctx *new_ctx(int verify, const char *ca_name) {
-    net_tls_config cfg = {.verify = verify, .cacert_path = NULL};
+    net_tls_config cfg = {.verify = verify, .cacert_path = NULL, .max_handshakes = 64};
     char ca[PATH_BYTES];
     char err[256] = "";
     net_tls_ctx *ctx = NULL;
