@@ -429,6 +429,42 @@ report_chart_line report_html_line(const char *label, const double *x, const dou
     return l;
 }
 
+/* The watched server's CPU and memory (--watch-pid), when the run sampled them. */
+static void html_server_charts(FILE *out, const stats_result *r) {
+    size_t n = r->series ? stats_series_len(r->series) : 0, k = 0;
+    double *t = calloc(n ? n : 1, sizeof(double)), *cpu = calloc(n ? n : 1, sizeof(double));
+    double *mem = calloc(n ? n : 1, sizeof(double));
+    report_chart c;
+
+    for (size_t i = 0; t && cpu && mem && i < n; i++) {
+        const stats_point *p = stats_series_at(r->series, (uint32_t)i);
+        if (p->watched) {
+            t[k] = (double)p->second;
+            cpu[k] = p->server_cpu_cores;
+            mem[k] = (double)p->server_rss_bytes / 1048576.0;
+            k++;
+        }
+    }
+    if (k > 0) {
+        memset(&c, 0, sizeof(c));
+        c.title = "Server CPU (cores)";
+        c.note = "the processes given with --watch-pid, and their children";
+        c.x_axis = REPORT_AXIS_SECONDS;
+        c.y_axis = REPORT_AXIS_NUMBER;
+        c.lines[c.line_count++] = report_html_line("CPU cores", t, cpu, k);
+        report_html_chart(out, &c);
+        memset(&c, 0, sizeof(c));
+        c.title = "Server memory (MB, resident)";
+        c.x_axis = REPORT_AXIS_SECONDS;
+        c.y_axis = REPORT_AXIS_NUMBER;
+        c.lines[c.line_count++] = report_html_line("RSS MB", t, mem, k);
+        report_html_chart(out, &c);
+    }
+    free(t);
+    free(cpu);
+    free(mem);
+}
+
 static void html_time_charts(FILE *out, const stats_result *r, const report_html_series *s) {
     int user_mode = r->config.users > 0;
     report_chart c;
@@ -458,6 +494,7 @@ static void html_time_charts(FILE *out, const stats_result *r, const report_html
     c.lines[c.line_count++] = report_html_line("p95", s->lt, s->p95, s->ln);
     c.lines[c.line_count++] = report_html_line("max", s->lt, s->max, s->ln);
     report_html_chart(out, &c);
+    html_server_charts(out, r);
 }
 
 /* ---- latency distribution per endpoint ---- */

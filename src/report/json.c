@@ -942,6 +942,11 @@ static void json_read_series(json_reader *rd, const json_t *doc, stats_result *r
         p->users = (uint32_t)users;
         json_read_counters(rd, e, where, &p->c);
         json_read_hist(rd, e, where, "histogram", p->latency);
+        if (json_object_get(e, "server_cpu_cores")) {
+            p->watched = 1;
+            json_get_double(rd, e, where, "server_cpu_cores", &p->server_cpu_cores);
+            json_get_u64(rd, e, where, "server_rss_bytes", &p->server_rss_bytes);
+        }
     }
 }
 

@@ -61,6 +61,23 @@ if target_start --time-scale 0.02 --capacity 1 --queue-timeout 1ms --openai-rpm 
 fi
 case_end
 
+case_begin "--watch-pid: the server's CPU and memory each second, in the series and the report"
+if target_start --time-scale 0.02; then
+    vrun 30 -t1 -c4 -d3s --watch-pid "$TARGET_PID" -o html --results "$T/watch" "$TB/api/health"
+    expect_rc 0
+    if expect_result; then
+        expect_cmp "seconds with server figures" \
+            "$(jget "$V_RESULT" 'len([p for p in d["timeseries"] if "server_cpu_cores" in p])')" ">=" 2
+        expect_cmp "the server used some CPU" \
+            "$(jget "$V_RESULT" 'max(p.get("server_cpu_cores", 0) for p in d["timeseries"])')" ">" 0.01
+        expect_cmp "and some memory" \
+            "$(jget "$V_RESULT" 'max(p.get("server_rss_bytes", 0) for p in d["timeseries"])')" ">" 100000
+        expect_file_has "the page charts it" "${V_RESULT%.json}.html" 'Server CPU \(cores\)'
+    fi
+    target_stop
+fi
+case_end
+
 case_begin "sweep: usage errors exit 2"
 vrun 10 sweep --step 1s http://127.0.0.1:9/
 expect_rc 2
