@@ -595,7 +595,7 @@ static int main_execute(args_run *pa, stats_result *keep) {
         *keep = r;
         return code;
     }
-    if (r.stop != STATS_STOP_NO_START || r.totals.requests) {
+    if (r.stop != STATS_STOP_NO_START) { /* a run that never started gets one line */
         report_summary_print(stdout, &r, a.latency);
         report_tables_print(stdout, &r);
         if (r.script_errors) {
