@@ -5,7 +5,7 @@ set -eu
 
 build_pkgs="gcc make libuv1-dev libluajit2-5.1-dev libmbedtls-dev node-llhttp lua-cjson-dev \
 zlib1g-dev libjansson-dev"
-test_pkgs="nginx-light openssl python3 curl chromium"
+test_pkgs="nginx-light openssl python3 curl chromium time util-linux"
 bench_pkgs="wrk nghttp2-client"
 
 case "${1:-all}" in
