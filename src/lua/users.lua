@@ -157,7 +157,8 @@ function Class:task(a, b, c)
     if weight <= 0 then
         error("task weight must be positive", 2)
     end
-    self.tasks[#self.tasks + 1] = { weight = weight, name = name or ("task" .. (#self.tasks + 1)), fn = fn }
+    name = name or ("task" .. (#self.tasks + 1))
+    self.tasks[#self.tasks + 1] = { weight = weight, name = name, fn = fn }
     self.total = self.total + weight
     return self
 end
@@ -167,7 +168,9 @@ local collapsed, collapsed_count = {}, 0
 
 local function collapse_uncached(path)
     path = path:gsub("[?#].*$", "")
-    path = path:gsub("/%x%x%x%x%x%x%x%x%-%x%x%x%x%-%x%x%x%x%-%x%x%x%x%-%x%x%x%x%x%x%x%x%x%x%x%x", "/:id")
+    local hex4 = "%x%x%x%x"
+    path = path:gsub("/" .. hex4 .. hex4 .. "%-" .. hex4 .. "%-" .. hex4 .. "%-" .. hex4 .. "%-"
+        .. hex4 .. hex4 .. hex4, "/:id")
     path = path:gsub("/%d+", "/:id")
     path = path:gsub("/%x+", function(seg)
         if #seg >= 17 and seg:find("%d") then
