@@ -107,6 +107,11 @@ LUA
 
 case_begin "sweep --tiers: the target under 0.25 and 1 CPU, the larger tier carries more users"
 PORT=$(free_port)
+if [ "${SANITIZE:-}" = 1 ]; then
+    # Under ASan the client, not the 1-CPU tier, sets the pace, so the tiers' latencies come too
+    # close for a fixed band to tell them apart; the plain build runs this case.
+    echo "    (skipped under SANITIZE=1: the sanitized client is the bottleneck)"
+else
 vrun 240 sweep -s "$T/sb.lua" --users 1 --step 3s --settle 4s --think-scale 0.05 \
     --tiers basic,reserved --results "$T/tiers" \
     --server "$VOLLEY target --listen 127.0.0.1:$PORT --time-scale 0.01 --capacity 1000 --image-bytes 1000000" \
@@ -125,6 +130,7 @@ else
         expect_cmp "basic's server CPU stays near its quota" \
             "$(jget "$V_RESULT" 'd["tiers"][0]["steps"][0]["server_cpu_cores"]')" "<" 0.4
     fi
+fi
 fi
 case_end
 
